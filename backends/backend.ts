@@ -1,0 +1,32 @@
+/**
+ * What every send strategy provides to the scheduler. A backend takes what it can from the front of
+ * a connection's {@link SendQueue} in as few syscalls as it can, and reports how far it got.
+ *
+ * @module
+ */
+import type { BackendName } from "../ffi/zcio_error.ts";
+import type { SendQueue } from "./send_queue.ts";
+import type { SendStats } from "./send_stats.ts";
+
+/** {@link Backend.submit} result: everything queued was handed to the kernel. */
+export const SUBMITTED = 0;
+/** {@link Backend.submit} result: the socket is full; wait until it is writable, then submit again. */
+export const WOULD_BLOCK = 1;
+
+/**
+ * {@link Backend.submit} result: the oldest segment is a borrowed view whose buffer was detached or
+ * shrunk after `write()` accepted it, and none of it was sent. Its write is rejected; the rest goes on.
+ */
+export const INVALID_HEAD = 2;
+
+export interface Backend {
+  readonly name: BackendName;
+  /**
+   * Hands the kernel as much of `queue` as it takes now. Returns {@link SUBMITTED},
+   * {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno for a failure that ends the connection's
+   * sending.
+   */
+  submit(queue: SendQueue, stats: SendStats): number;
+  /** Frees what the backend holds (control memory). The socket is not the backend's. */
+  close(): void;
+}

@@ -1,0 +1,268 @@
+/**
+ * The per-connection outbox: what the sink has accepted and the kernel has not taken yet.
+ *
+ * Small chunks are copied into a staging ring in mmap'd memory, so their `write()` resolves at
+ * once and the caller may reuse them; consecutive staged chunks of a stream merge into one segment,
+ * so a run of them leaves in one iovec. Large chunks are borrowed: the caller's view is queued as is
+ * and its `write()` resolves only when the kernel has taken every byte of it.
+ *
+ * Segments sit in parallel arrays used as a ring, so queueing allocates nothing once the ring has
+ * grown to the peak number of segments.
+ *
+ * @module
+ */
+/** Segment kinds. */
+export const STAGED = 0;
+export const BORROWED = 1;
+
+export class SendQueue {
+  // Segment ring.
+  #kinds = new Uint8Array(16);
+  #starts = new Float64Array(16);
+  #lengths = new Float64Array(16);
+  #progress = new Float64Array(16);
+  #addresses = new Float64Array(16);
+  #views: (Uint8Array | undefined)[] = new Array(16).fill(undefined);
+  #head = 0;
+  #count = 0;
+  #mask = 15;
+
+  // Staging byte ring over `[0, capacity)` of the slab: bytes live in [stageHead, stageTail), with a
+  // gap at [wrapAt, capacity) once the tail has wrapped.
+  readonly #staging: Uint8Array;
+  readonly #stagingAddress: number;
+  #stageHead = 0;
+  #stageTail = 0;
+  #stageUsed = 0;
+  #wrapAt = -1;
+  #queuedBytes = 0;
+
+  /**
+   * @param staging mmap'd memory for staged bytes; its length is the staging capacity
+   * @param stagingAddress the address of `staging[0]`
+   * @param mergeStaged true for byte streams; false keeps each staged chunk its own segment (datagrams)
+   * @param onBorrowedDone told when the kernel has taken every byte of a borrowed view
+   */
+  constructor(
+    staging: Uint8Array,
+    stagingAddress: number,
+    private readonly mergeStaged: boolean,
+    private readonly onBorrowedDone: (view: Uint8Array) => void,
+  ) {
+    this.#staging = staging;
+    this.#stagingAddress = stagingAddress;
+    this.capacity = staging.byteLength;
+  }
+
+  /** Staging capacity in bytes. */
+  readonly capacity: number;
+
+  /** Segments waiting. */
+  get length(): number {
+    return this.#count;
+  }
+
+  /** Bytes accepted and not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Copies `chunk` into staging; false (and nothing changed) if staging has no room for it. */
+  stage(chunk: Uint8Array): boolean {
+    const n = chunk.byteLength;
+    const at = this.#reserve(n);
+    if (at < 0) return false;
+    this.#staging.set(chunk, at);
+    this.#queuedBytes += n;
+    if (this.mergeStaged && this.#count > 0) {
+      const last = (this.#head + this.#count - 1) & this.#mask;
+      if (this.#kinds[last] === STAGED && this.#starts[last] + this.#lengths[last] === at) {
+        this.#lengths[last] += n;
+        return true;
+      }
+    }
+    this.#push(STAGED, at, n, undefined);
+    return true;
+  }
+
+  /** Queues the caller's view itself; `onBorrowedDone(view)` runs once the kernel has all of it. */
+  borrow(view: Uint8Array): void {
+    this.#queuedBytes += view.byteLength;
+    this.#push(BORROWED, 0, view.byteLength, view);
+  }
+
+  /** The kind of the `i`-th waiting segment (0 is the oldest). */
+  kind(i: number): number {
+    return this.#kinds[(this.#head + i) & this.#mask];
+  }
+
+  /** Bytes of the `i`-th segment not yet sent. */
+  remaining(i: number): number {
+    const s = (this.#head + i) & this.#mask;
+    return this.#lengths[s] - this.#progress[s];
+  }
+
+  /** The borrowed view of the `i`-th segment. */
+  view(i: number): Uint8Array | undefined {
+    return this.#views[(this.#head + i) & this.#mask];
+  }
+
+  /**
+   * Address of the first unsent byte of the `i`-th segment, or -1 if a borrowed view no longer
+   * holds the bytes it held when queued (its buffer was detached or shrunk meanwhile). The address
+   * of a borrowed view is taken once, the first time it is asked for.
+   */
+  address(i: number, addressOf: (view: Uint8Array) => number): number {
+    const s = (this.#head + i) & this.#mask;
+    if (this.#kinds[s] === STAGED) return this.#stagingAddress + this.#starts[s] + this.#progress[s];
+    const view = this.#views[s]!;
+    if (view.byteLength !== this.#lengths[s]) return -1;
+    if (this.#addresses[s] === 0) this.#addresses[s] = addressOf(view);
+    return this.#addresses[s] + this.#progress[s];
+  }
+
+  /** Whether any byte of the oldest segment has been sent. */
+  get headStarted(): boolean {
+    return this.#count > 0 && this.#progress[this.#head] > 0;
+  }
+
+  /** Marks `n` bytes as taken by the kernel, oldest first, completing whole segments. */
+  consume(n: number): void {
+    this.#queuedBytes -= n;
+    while (n > 0) {
+      const s = this.#head;
+      const left = this.#lengths[s] - this.#progress[s];
+      if (n < left) {
+        this.#progress[s] += n;
+        return;
+      }
+      n -= left;
+      this.#shift();
+    }
+  }
+
+  /** Completes the oldest segment whole, as a datagram send does. */
+  consumeSegment(): void {
+    this.#queuedBytes -= this.#lengths[this.#head] - this.#progress[this.#head];
+    this.#shift();
+  }
+
+  /** Drops the oldest segment without telling its owner (it was rejected). Returns its view. */
+  dropHead(): Uint8Array | undefined {
+    const s = this.#head;
+    const view = this.#views[s];
+    this.#queuedBytes -= this.#lengths[s] - this.#progress[s];
+    this.#views[s] = undefined;
+    this.#release(s);
+    return view;
+  }
+
+  /** Empties the queue; returns the borrowed views that were still waiting, oldest first. */
+  clear(): Uint8Array[] {
+    const waiting: Uint8Array[] = [];
+    while (this.#count > 0) {
+      const view = this.dropHead();
+      if (view !== undefined) waiting.push(view);
+    }
+    this.#stageHead = this.#stageTail = this.#stageUsed = 0;
+    this.#wrapAt = -1;
+    return waiting;
+  }
+
+  #shift(): void {
+    const s = this.#head;
+    const view = this.#views[s];
+    this.#views[s] = undefined;
+    this.#release(s);
+    if (view !== undefined) this.onBorrowedDone(view);
+  }
+
+  #release(s: number): void {
+    if (this.#kinds[s] === STAGED) this.#unreserve(this.#starts[s], this.#lengths[s]);
+    this.#addresses[s] = 0;
+    this.#progress[s] = 0;
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#count--;
+  }
+
+  #push(kind: number, start: number, length: number, view: Uint8Array | undefined): void {
+    if (this.#count === this.#mask + 1) this.#grow();
+    const s = (this.#head + this.#count) & this.#mask;
+    this.#kinds[s] = kind;
+    this.#starts[s] = start;
+    this.#lengths[s] = length;
+    this.#progress[s] = 0;
+    this.#addresses[s] = 0;
+    this.#views[s] = view;
+    this.#count++;
+  }
+
+  #grow(): void {
+    const size = (this.#mask + 1) * 2;
+    const order = (i: number) => (this.#head + i) & this.#mask;
+    const remap = <T extends Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      for (let i = 0; i < this.#count; i++) b[i] = a[order(i)];
+      return b;
+    };
+    this.#kinds = remap(this.#kinds, (n) => new Uint8Array(n));
+    this.#starts = remap(this.#starts, (n) => new Float64Array(n));
+    this.#lengths = remap(this.#lengths, (n) => new Float64Array(n));
+    this.#progress = remap(this.#progress, (n) => new Float64Array(n));
+    this.#addresses = remap(this.#addresses, (n) => new Float64Array(n));
+    const views = new Array<Uint8Array | undefined>(size).fill(undefined);
+    for (let i = 0; i < this.#count; i++) views[i] = this.#views[order(i)];
+    this.#views = views;
+    this.#head = 0;
+    this.#mask = size - 1;
+  }
+
+  /** Offset of `n` free contiguous staging bytes, or -1. */
+  #reserve(n: number): number {
+    const cap = this.capacity;
+    if (n > cap) return -1;
+    if (this.#stageUsed === 0) {
+      this.#stageHead = this.#stageTail = 0;
+      this.#wrapAt = -1;
+    }
+    if (this.#wrapAt < 0) {
+      // Bytes are in [head, tail): room at the end, or after a wrap, at the start.
+      if (cap - this.#stageTail >= n) {
+        const at = this.#stageTail;
+        this.#stageTail += n;
+        this.#stageUsed += n;
+        return at;
+      }
+      if (this.#stageHead >= n) {
+        this.#wrapAt = this.#stageTail;
+        this.#stageUsed += cap - this.#stageTail + n;
+        this.#stageTail = n;
+        return 0;
+      }
+      return -1;
+    }
+    // Wrapped: bytes are in [head, wrapAt) and [0, tail).
+    if (this.#stageHead - this.#stageTail >= n) {
+      const at = this.#stageTail;
+      this.#stageTail += n;
+      this.#stageUsed += n;
+      return at;
+    }
+    return -1;
+  }
+
+  /** Frees the oldest staged bytes `[start, start + length)`. */
+  #unreserve(start: number, length: number): void {
+    this.#stageHead = start + length;
+    this.#stageUsed -= length;
+    if (this.#wrapAt >= 0 && this.#stageHead === this.#wrapAt) {
+      this.#stageUsed -= this.capacity - this.#wrapAt;
+      this.#stageHead = 0;
+      this.#wrapAt = -1;
+    }
+    if (this.#stageUsed === 0) {
+      this.#stageHead = this.#stageTail = 0;
+      this.#wrapAt = -1;
+    }
+  }
+}

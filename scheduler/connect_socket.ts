@@ -1,0 +1,66 @@
+/**
+ * Opens a non-blocking socket connected to an address, waiting for a TCP handshake through the
+ * waiter. On failure nothing is left open.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import {
+  EINPROGRESS,
+  IPPROTO_TCP,
+  POLLOUT,
+  SO_ERROR,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from "../ffi/constants.ts";
+import { sockaddrFamily } from "../ffi/sockaddr.ts";
+import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
+import { SysService } from "./sys_service.ts";
+import { WaiterService } from "./waiter_service.ts";
+
+/** A connected, non-blocking socket fd for `address` (an encoded sockaddr). */
+export const connectSocket = (
+  address: Uint8Array,
+  transport: "tcp" | "udp",
+): Effect.Effect<number, ZcioError, SysService | WaiterService> =>
+  Effect.gen(function* () {
+    const sys = yield* SysService;
+    const waiter = yield* WaiterService;
+    const type = (transport === "tcp" ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    const fd = sys.socket(sockaddrFamily(address), type, 0);
+    if (fd < 0) return yield* Effect.fail(errnoError("socket", fd));
+    const connect = Effect.gen(function* () {
+      if (transport === "tcp") {
+        // zcio gathers small writes itself; Nagle's algorithm would only add delay.
+        sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(new Int32Array([1]).buffer));
+      }
+      const r = sys.connect(fd, address);
+      if (r === -EINPROGRESS) {
+        const watch = waiter.watch(fd);
+        yield* Effect.callback<void>((resume) => {
+          watch.onWritable = () => resume(Effect.void);
+          waiter.arm(watch, POLLOUT);
+          return Effect.sync(() => waiter.disarm(watch, POLLOUT));
+        });
+        const error = new Int32Array(1);
+        sys.getsockopt(fd, SOL_SOCKET, SO_ERROR, new Uint8Array(error.buffer));
+        if (error[0] !== 0) return yield* Effect.fail(errnoError("connect", -error[0]));
+      } else if (r < 0) {
+        return yield* Effect.fail(errnoError("connect", r));
+      }
+      return fd;
+    });
+    return yield* connect.pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Success") return;
+          waiter.forget(waiter.watch(fd));
+          sys.close(fd);
+        })
+      ),
+    );
+  });

@@ -1,0 +1,175 @@
+/**
+ * One socket and everything zcio keeps for it, held in a Scope: the fd, its watch in the waiter,
+ * the mmap'd control and staging memory, the backend and the send fiber. Closing the scope
+ * releases them in reverse order of acquisition.
+ *
+ * @module
+ */
+import { Effect, Exit, Scope } from "effect";
+import type { Backend } from "../backends/backend.ts";
+import { COPY_DATAGRAM_CONTROL_BYTES, CopyDatagram } from "../backends/copy_datagram.ts";
+import { COPY_STREAM_CONTROL_BYTES, CopyStream } from "../backends/copy_stream.ts";
+import { SendQueue } from "../backends/send_queue.ts";
+import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
+import { SHUT_WR } from "../ffi/constants.ts";
+import { Slab } from "../ffi/slab.ts";
+import type { Sys } from "../ffi/sys.ts";
+import type { FdWatch } from "../ffi/waiter.ts";
+import { ZcioError } from "../ffi/zcio_error.ts";
+import { Outbox } from "./outbox.ts";
+import { Receiver } from "./receiver.ts";
+import { sendFiber } from "./send_fiber.ts";
+import { SysService } from "./sys_service.ts";
+import { WaiterService } from "./waiter_service.ts";
+import { zcRuntime } from "./zc_runtime.ts";
+
+/** How a connection is set up; the stream layer has validated every field. */
+export interface ConnectionConfig {
+  readonly transport: "tcp" | "udp";
+  /** Whether zcio closes the fd (false for `zcWritable(fd)` over a program's own fd). */
+  readonly ownsFd: boolean;
+  /** Staging ring size in bytes: how much of small chunks may be queued before write() waits. */
+  readonly stagingBytes: number;
+  /** Chunks below this size are copied into staging; larger ones are borrowed. */
+  readonly stageBelow: number;
+  /** Largest read in bytes (for UDP, the largest datagram received whole). */
+  readonly readSize: number;
+}
+
+/** Counters of one connection, as `stats()` returns them. */
+export interface ConnectionStats extends SendStatsSnapshot {
+  readonly bytesReceived: number;
+}
+
+export class Connection {
+  readonly #sendDone: Promise<void>;
+  #markSendDone!: () => void;
+  #writeClosed = false;
+  #released: Promise<void> | undefined;
+
+  private constructor(
+    readonly fd: number,
+    readonly config: ConnectionConfig,
+    private readonly sys: Sys,
+    private readonly scope: Scope.Closeable,
+    readonly outbox: Outbox,
+    readonly receiver: Receiver,
+    private readonly watch: FdWatch,
+  ) {
+    this.#sendDone = new Promise((resolve) => (this.#markSendDone = resolve));
+  }
+
+  /** Takes charge of `fd` (already connected and non-blocking) and starts its send fiber. */
+  static open(fd: number, config: ConnectionConfig): Promise<Connection> {
+    return zcRuntime().runPromise(Connection.#acquire(fd, config));
+  }
+
+  static #acquire(fd: number, config: ConnectionConfig) {
+    return Effect.gen(function* () {
+      const sys = yield* SysService;
+      const waiter = yield* WaiterService;
+      const scope = yield* Scope.make();
+      if (config.ownsFd) yield* Scope.addFinalizer(scope, Effect.sync(() => sys.close(fd)));
+      const watch = waiter.watch(fd);
+      yield* Scope.addFinalizer(scope, Effect.sync(() => waiter.forget(watch)));
+
+      const udp = config.transport === "udp";
+      const controlBytes = udp ? COPY_DATAGRAM_CONTROL_BYTES : COPY_STREAM_CONTROL_BYTES;
+      const slab = yield* Effect.try({
+        try: () => Slab.map(sys, controlBytes + config.stagingBytes),
+        catch: (e) => e as ZcioError,
+      });
+      yield* Scope.addFinalizer(scope, Effect.sync(() => slab.unmap()));
+      const backend: Backend = udp
+        ? new CopyDatagram(sys, fd, slab, 0)
+        : new CopyStream(sys, fd, slab, 0);
+      yield* Scope.addFinalizer(scope, Effect.sync(() => backend.close()));
+
+      const stats = new SendStats();
+      let outbox!: Outbox;
+      const queue = new SendQueue(
+        slab.bytes.subarray(controlBytes, controlBytes + config.stagingBytes),
+        slab.addr + controlBytes,
+        !udp,
+        (view) => outbox.borrowedDone(view),
+      );
+      outbox = new Outbox(queue, stats, config.stageBelow);
+      const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
+      const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch);
+      yield* Effect.forkIn(
+        sendFiber(outbox, backend, waiter, watch).pipe(
+          Effect.catchTag("ZcioError", (error) => Effect.sync(() => outbox.fail(error))),
+          Effect.ensuring(Effect.sync(() => connection.#markSendDone())),
+        ),
+        scope,
+      );
+      return connection;
+    });
+  }
+
+  /** Records a validated, non-empty chunk; see {@link Outbox.write}. */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    return this.outbox.write(chunk);
+  }
+
+  /**
+   * Ends writing once every accepted byte is in the kernel; for a TCP socket zcio owns, the peer
+   * then reads end of stream. Rejects with the error that ended sending, if one did.
+   */
+  async closeWrite(): Promise<void> {
+    if (!this.#writeClosed) {
+      this.#writeClosed = true;
+      this.outbox.close();
+      await this.#sendDone;
+      if (this.outbox.error === undefined && this.config.ownsFd && this.config.transport === "tcp") {
+        this.sys.shutdown(this.fd, SHUT_WR);
+      }
+    } else {
+      await this.#sendDone;
+    }
+    if (this.outbox.error !== undefined) throw this.outbox.error;
+  }
+
+  /** Ends writing at once: queued bytes are dropped and every pending write fails with `reason`. */
+  abortWrite(reason?: unknown): void {
+    this.#writeClosed = true;
+    this.outbox.fail(
+      reason instanceof ZcioError ? reason : new ZcioError({ code: "ABORTED", message: `writing was aborted${reason === undefined ? "" : `: ${String(reason)}`}` }),
+    );
+  }
+
+  /** Whether writing has ended (closed or aborted). */
+  get writeClosed(): boolean {
+    return this.#writeClosed;
+  }
+
+  /**
+   * Closes the connection: finishes writing (every accepted byte reaches the kernel), stops
+   * reading, and releases the fd and all memory. Idempotent.
+   */
+  close(): Promise<void> {
+    return (this.#released ??= (async () => {
+      let failure: unknown;
+      try {
+        await this.closeWrite();
+      } catch (e) {
+        failure = e;
+      }
+      this.receiver.end();
+      await zcRuntime().runPromise(Scope.close(this.scope, Exit.void));
+      const error = this.outbox.error;
+      if (failure !== undefined && error?.code !== "ABORTED" && error?.code !== "CLOSED") throw failure;
+    })());
+  }
+
+  /** Releases everything now: pending writes fail with ABORTED and queued bytes are dropped. */
+  abort(reason?: unknown): Promise<void> {
+    if (this.outbox.error === undefined) this.abortWrite(reason);
+    return this.close();
+  }
+
+  /** Counters of this connection. */
+  stats(): ConnectionStats {
+    return { ...this.outbox.stats.snapshot(), bytesReceived: this.receiver.bytes };
+  }
+}

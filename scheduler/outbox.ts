@@ -1,0 +1,152 @@
+/**
+ * The meeting point of a connection's sink (per chunk, plain TypeScript) and its send fiber (per
+ * batch, Effect). `write()` records a chunk and at most wakes the parked fiber; the fiber takes
+ * everything recorded in one pass.
+ *
+ * Ownership: a chunk smaller than `stageBelow` is copied into staging and its write resolves at
+ * once, so the caller may reuse it. A larger chunk is borrowed and its write resolves once the
+ * kernel has taken all of it; until then the caller must leave it alone (if it detaches or shrinks
+ * the buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent).
+ *
+ * @module
+ */
+import type { SendQueue } from "../backends/send_queue.ts";
+import type { SendStats } from "../backends/send_stats.ts";
+import { ZcioError } from "../ffi/zcio_error.ts";
+
+export class Outbox {
+  #error: ZcioError | undefined;
+  #closing = false;
+  #wake: (() => void) | undefined;
+  // The one write that waits (WritableStream hands the sink one chunk at a time).
+  #waiting: Uint8Array | undefined;
+  #borrowed: Uint8Array | undefined;
+  #resolve: (() => void) | undefined;
+  #reject: ((e: unknown) => void) | undefined;
+
+  constructor(
+    readonly queue: SendQueue,
+    readonly stats: SendStats,
+    /** Chunks below this many bytes are staged (copied); the rest are borrowed. */
+    readonly stageBelow: number,
+  ) {}
+
+  /** The failure that ended sending, if any. */
+  get error(): ZcioError | undefined {
+    return this.#error;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Records a validated, non-empty chunk. Returns undefined when the write is complete, or the
+   * promise that settles when it is.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#closing) return Promise.reject(closedError());
+    this.stats.chunks++;
+    if (chunk.byteLength < this.stageBelow) {
+      if (this.queue.stage(chunk)) {
+        this.#kick();
+        return undefined;
+      }
+      this.#waiting = chunk;
+    } else {
+      this.#borrowed = chunk;
+      this.queue.borrow(chunk);
+    }
+    const settled = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#kick();
+    return settled;
+  }
+
+  /** Called by the queue when the kernel has taken all of a borrowed view. */
+  readonly borrowedDone = (view: Uint8Array): void => {
+    if (view === this.#borrowed) {
+      this.#borrowed = undefined;
+      this.#settle(undefined);
+    }
+  };
+
+  /** After a pass freed staging: moves a waiting small chunk in and completes its write. */
+  admitWaiting(): void {
+    const chunk = this.#waiting;
+    if (chunk !== undefined && this.queue.stage(chunk)) {
+      this.#waiting = undefined;
+      this.#settle(undefined);
+    }
+  }
+
+  /**
+   * Handles an oldest segment that is a borrowed view changed after it was accepted: its write
+   * fails with INVALID_CHUNK and, if none of it was sent, the stream goes on. Returns the error
+   * that must end the stream instead when part of it had already left.
+   */
+  rejectHead(): ZcioError | undefined {
+    const error = new ZcioError({
+      code: "INVALID_CHUNK",
+      message: "the chunk's buffer was detached or resized after write() accepted it; " +
+        "leave a written chunk alone until its write() resolves",
+    });
+    if (this.queue.headStarted) return error;
+    const view = this.queue.dropHead();
+    if (view !== undefined && view === this.#borrowed) {
+      this.#borrowed = undefined;
+      this.#settle(error);
+    }
+    return undefined;
+  }
+
+  /** Whether the fiber has anything to do. */
+  get hasWork(): boolean {
+    return this.queue.length > 0 || this.#waiting !== undefined;
+  }
+
+  /** Parks the fiber: `wake` runs on the next write or close. */
+  park(wake: () => void): void {
+    if (this.hasWork || this.#closing) wake();
+    else this.#wake = wake;
+  }
+
+  /** No more writes; the fiber finishes what is queued and stops. */
+  close(): void {
+    this.#closing = true;
+    this.#kick();
+  }
+
+  /** Ends sending with `error`: the waiting write and every later one fail with it. */
+  fail(error: ZcioError): void {
+    if (this.#error === undefined) this.#error = error;
+    this.queue.clear();
+    this.#waiting = this.#borrowed = undefined;
+    this.#settle(this.#error);
+    this.#kick();
+  }
+
+  // Resuming a parked fiber runs it at once; deferring the wake to the next macrotask lets every
+  // chunk the producer writes before it yields join the same batch.
+  #kick(): void {
+    const wake = this.#wake;
+    if (wake !== undefined) {
+      this.#wake = undefined;
+      setImmediate(wake);
+    }
+  }
+
+  #settle(error: unknown): void {
+    const resolve = this.#resolve, reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    if (error === undefined) resolve?.();
+    else reject?.(error);
+  }
+}
+
+/** The error for using a stream or connection after it was closed. */
+export const closedError = (): ZcioError =>
+  new ZcioError({ code: "CLOSED", message: "the stream is closed; open a new connection to send more" });

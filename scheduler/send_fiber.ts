@@ -1,0 +1,53 @@
+/**
+ * The Effect program that sends for one connection, one batch per pass: it parks until the sink
+ * has recorded something, hands everything recorded to the backend in as few syscalls as it can,
+ * waits for POLLOUT when the socket is full, and stops once the outbox is closed and empty.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
+import { POLLOUT } from "../ffi/constants.ts";
+import type { FdWatch, Waiter } from "../ffi/waiter.ts";
+import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** Sends until the outbox is closed and drained; fails with the error that ended sending. */
+export const sendFiber = (
+  outbox: Outbox,
+  backend: Backend,
+  waiter: Waiter,
+  watch: FdWatch,
+): Effect.Effect<void, ZcioError> => {
+  const parked = Effect.callback<void>((resume) => {
+    outbox.park(() => resume(Effect.void));
+  });
+  const writable = Effect.callback<void>((resume) => {
+    watch.onWritable = () => resume(Effect.void);
+    waiter.arm(watch, POLLOUT);
+    return Effect.sync(() => waiter.disarm(watch, POLLOUT));
+  });
+  return Effect.gen(function* () {
+    const { queue, stats } = outbox;
+    for (;;) {
+      if (!outbox.hasWork) {
+        if (outbox.closing) return;
+        yield* parked;
+        continue;
+      }
+      stats.submissions++;
+      const result = backend.submit(queue, stats);
+      outbox.admitWaiting();
+      if (result === SUBMITTED) continue;
+      if (result === WOULD_BLOCK) {
+        stats.waits++;
+        yield* writable;
+      } else if (result === INVALID_HEAD) {
+        const error = outbox.rejectHead();
+        if (error !== undefined) return yield* Effect.fail(error);
+      } else {
+        return yield* Effect.fail(errnoError("send", result, backend.name));
+      }
+    }
+  });
+};

@@ -1,0 +1,88 @@
+/**
+ * Options of `zcConnect`, `zcListen` and `zcWritable`, checked up front: a bad option fails with
+ * INVALID_OPTION before any socket is opened.
+ *
+ * @module
+ */
+import { ZcioError } from "../ffi/zcio_error.ts";
+import type { ConnectionConfig } from "../scheduler/connection.ts";
+
+/** Which send strategy a stream uses. `auto` picks per chunk. */
+export type BackendChoice = "auto" | "copy" | "msg_zerocopy" | "io_uring";
+
+/** Tuning shared by every way of opening a stream. */
+export interface TuningOptions {
+  /** Send strategy; default "auto". */
+  readonly backend?: BackendChoice;
+  /** Bytes of small chunks that may wait in staging before write() waits; default 256 KiB. */
+  readonly stagingBytes?: number;
+  /** Chunks below this size are copied into staging (and their write resolves at once); default 16 KiB. */
+  readonly stageBelow?: number;
+  /** Largest single read (for UDP: largest datagram received whole); default 64 KiB. */
+  readonly readSize?: number;
+}
+
+/** Options of `zcConnect`. */
+export interface ConnectOptions extends TuningOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly transport?: "tcp" | "udp";
+}
+
+/** Options of `zcListen`. */
+export interface ListenOptions extends TuningOptions {
+  /** Address to listen on; default "127.0.0.1". */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. */
+  readonly port: number;
+  /** Pending connections the kernel queues; default 511. */
+  readonly backlog?: number;
+}
+
+const BACKENDS: readonly BackendChoice[] = ["auto", "copy", "msg_zerocopy", "io_uring"];
+
+const invalid = (message: string): ZcioError => new ZcioError({ code: "INVALID_OPTION", message });
+
+const size = (name: string, value: unknown, fallback: number, min: number, max: number): number => {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be a whole number from ${min} to ${max}; got ${String(value)}`);
+  }
+  return value;
+};
+
+/** Checks a port number. */
+export const checkPort = (port: unknown, allowZero: boolean): number => {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw invalid(`port must be a whole number from ${allowZero ? 0 : 1} to 65535; got ${String(port)}`);
+  }
+  return port;
+};
+
+/** Checks a host name. */
+export const checkHostname = (hostname: unknown): string => {
+  if (typeof hostname !== "string" || hostname.length === 0) {
+    throw invalid(`hostname must be a non-empty string; got ${String(hostname)}`);
+  }
+  return hostname;
+};
+
+/** Checks the tuning options and fills in defaults. */
+export const connectionConfig = (
+  options: TuningOptions | undefined,
+  transport: unknown,
+  ownsFd: boolean,
+): ConnectionConfig & { readonly backend: BackendChoice } => {
+  const o = options ?? {};
+  if (typeof o !== "object") throw invalid("options must be an object");
+  const backend = o.backend ?? "auto";
+  if (!BACKENDS.includes(backend)) {
+    throw invalid(`backend must be one of ${BACKENDS.join(", ")}; got ${String(backend)}`);
+  }
+  const t = transport ?? "tcp";
+  if (t !== "tcp" && t !== "udp") throw invalid(`transport must be "tcp" or "udp"; got ${String(t)}`);
+  const stagingBytes = size("stagingBytes", o.stagingBytes, 256 * 1024, 4096, 1 << 30);
+  const stageBelow = size("stageBelow", o.stageBelow, 16 * 1024, 0, stagingBytes);
+  const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
+  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize };
+};
