@@ -93,11 +93,11 @@ export class Connection {
         !udp,
         (view) => outbox.borrowedDone(view),
       );
-      outbox = new Outbox(queue, stats, config.stageBelow);
+      outbox = new Outbox(queue, stats, backend, config.stageBelow);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch);
       yield* Effect.forkIn(
-        sendFiber(outbox, backend, waiter, watch).pipe(
+        sendFiber(outbox, waiter, watch).pipe(
           Effect.catchTag("ZcioError", (error) => Effect.sync(() => outbox.fail(error))),
           Effect.ensuring(Effect.sync(() => connection.#markSendDone())),
         ),

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type Backend, SUBMITTED } from "../backends/backend.ts";
 import type { SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
@@ -27,9 +28,19 @@ export class Outbox {
   constructor(
     readonly queue: SendQueue,
     readonly stats: SendStats,
+    readonly backend: Backend,
     /** Chunks below this many bytes are staged (copied); the rest are borrowed. */
     readonly stageBelow: number,
   ) {}
+
+  /**
+   * Submits the queue now, outside the fiber (which is parked, so never mid-pass). True when
+   * everything went; otherwise the fiber is woken to wait for room or to report the failure.
+   */
+  #submitNow(): boolean {
+    this.stats.submissions++;
+    return this.backend.submit(this.queue, this.stats) === SUBMITTED && this.queue.length === 0;
+  }
 
   /** The failure that ended sending, if any. */
   get error(): ZcioError | undefined {
@@ -57,6 +68,9 @@ export class Outbox {
     } else {
       this.#borrowed = chunk;
       this.queue.borrow(chunk);
+      // An idle connection sends a large chunk at once: the pass would hold just this chunk and
+      // whatever staged bytes precede it, so waiting a macrotask for the fiber gains nothing.
+      if (this.#wake !== undefined && this.#submitNow()) return undefined;
     }
     const settled = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;

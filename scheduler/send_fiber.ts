@@ -6,19 +6,14 @@
  * @module
  */
 import { Effect } from "effect";
-import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
+import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
 import { POLLOUT } from "../ffi/constants.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** Sends until the outbox is closed and drained; fails with the error that ended sending. */
-export const sendFiber = (
-  outbox: Outbox,
-  backend: Backend,
-  waiter: Waiter,
-  watch: FdWatch,
-): Effect.Effect<void, ZcioError> => {
+export const sendFiber = (outbox: Outbox, waiter: Waiter, watch: FdWatch): Effect.Effect<void, ZcioError> => {
   const parked = Effect.callback<void>((resume) => {
     outbox.park(() => resume(Effect.void));
   });
@@ -28,7 +23,7 @@ export const sendFiber = (
     return Effect.sync(() => waiter.disarm(watch, POLLOUT));
   });
   return Effect.gen(function* () {
-    const { queue, stats } = outbox;
+    const { queue, stats, backend } = outbox;
     for (;;) {
       if (!outbox.hasWork) {
         if (outbox.closing) return;

@@ -1,0 +1,72 @@
+/**
+ * Sends a byte count through the runtime's own TCP socket (`Bun.connect` / `Deno.connect`), the
+ * baseline zcio is measured against. Resolves with the count the sink reports back.
+ *
+ * @module
+ */
+/** The part of Deno's API the sender uses (tsc here has Bun's types, not Deno's). */
+interface DenoNet {
+  connect(o: { hostname: string; port: number }): Promise<{
+    writable: WritableStream<Uint8Array>;
+    closeWrite(): Promise<void>;
+    read(b: Uint8Array): Promise<number | null>;
+    close(): void;
+  }>;
+}
+
+const g = globalThis as unknown as { Bun?: typeof Bun; Deno?: DenoNet };
+
+/** Writes `chunk` `times` times to 127.0.0.1:`port`, half-closes, and awaits the sink's count. */
+export const sendWithRuntimeSocket = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
+  g.Bun ? sendBun(port, chunk, times) : sendDeno(port, chunk, times);
+
+const sendBun = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    let sent = 0, offset = 0;
+    const pump = (socket: import("bun").Socket<undefined>) => {
+      while (sent < times) {
+        const n = socket.write(chunk, offset, chunk.length - offset);
+        if (n <= 0) return;
+        offset += n;
+        if (offset === chunk.length) {
+          offset = 0;
+          sent++;
+        }
+      }
+      socket.shutdown();
+    };
+    const answer: number[] = [];
+    g.Bun!.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: pump,
+        drain: pump,
+        data(_s, bytes) {
+          answer.push(...bytes);
+        },
+        close() {
+          resolve(new DataView(new Uint8Array(answer).buffer).getFloat64(0, true));
+        },
+        error(_s, e) {
+          reject(e);
+        },
+      },
+    }).catch(reject);
+  });
+
+const sendDeno = async (port: number, chunk: Uint8Array, times: number): Promise<number> => {
+  const conn = await g.Deno!.connect({ hostname: "127.0.0.1", port });
+  const writer = conn.writable.getWriter();
+  for (let i = 0; i < times; i++) await writer.write(chunk);
+  await conn.closeWrite();
+  const answer = new Uint8Array(8);
+  let got = 0;
+  while (got < 8) {
+    const n = await conn.read(answer.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  conn.close();
+  return new DataView(answer.buffer).getFloat64(0, true);
+};
