@@ -3,6 +3,7 @@
 set -u
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
+deno=node_modules/@deno/linux-x64-glibc/deno
 logs=$(mktemp -d)
 passed=0 failed=0 status=0
 # Bun and Deno run the TypeScript tests as they are.
@@ -20,7 +21,7 @@ run bun "$bin/bun" test --timeout 600000 "${ts_tests[@]/#/./}"
 p=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+'); f=$(grep -Eo '^ *[0-9]+ fail$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+')
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 
-run deno "$bin/deno" test -A --no-check "${ts_tests[@]}"
+run deno "$deno" test -A --no-check "${ts_tests[@]}"
 line=$(sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | grep -E "^(ok|FAILED) \| [0-9]+ passed" | tail -1)
 p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
