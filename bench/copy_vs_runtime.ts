@@ -19,7 +19,7 @@ export const copyVsRuntime = async (quick: boolean, onProgress: (what: string) =
   const bytesPerRun = (size: number) => (quick ? 16 : 64) * MiB / (size < 4096 ? 4 : 1);
 
   const sink = await startSink();
-  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
   const bench = new Bench({ iterations: quick ? 3 : 8, time: 0, warmupIterations: 1, warmupTime: 0 });
   for (const size of sizes) {
     const chunk = new Uint8Array(size).map((_, i) => i);

@@ -2,7 +2,8 @@
  * The benchmark entry point. `--quick` (what README's first command runs) takes about a minute;
  * without it the runs are longer and steadier.
  *
- * Run: `bun bench/main.ts [--quick]` or `deno run -A bench/main.ts [--quick]`.
+ * Run: `bun bench/main.ts [--quick]`, `deno run -A bench/main.ts [--quick]`, or (Node, after
+ * `npm run build`) `node dist/bench/main.js [--quick]`.
  *
  * @module
  */

@@ -1,9 +1,11 @@
 /**
- * Sends a byte count through the runtime's own TCP socket (`Bun.connect` / `Deno.connect`), the
- * baseline zcio is measured against. Resolves with the count the sink reports back.
+ * Sends a byte count through the runtime's own TCP socket (`Bun.connect` / `Deno.connect` /
+ * `node:net`), the baseline zcio is measured against. Resolves with the count the sink reports back.
  *
  * @module
  */
+import { connect as netConnect } from "node:net";
+
 /** The part of Deno's API the sender uses (tsc here has Bun's types, not Deno's). */
 interface DenoNet {
   connect(o: { hostname: string; port: number }): Promise<{
@@ -18,7 +20,7 @@ const g = globalThis as unknown as { Bun?: typeof Bun; Deno?: DenoNet };
 
 /** Writes `chunk` `times` times to 127.0.0.1:`port`, half-closes, and awaits the sink's count. */
 export const sendWithRuntimeSocket = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
-  g.Bun ? sendBun(port, chunk, times) : sendDeno(port, chunk, times);
+  g.Bun ? sendBun(port, chunk, times) : g.Deno ? sendDeno(port, chunk, times) : sendNode(port, chunk, times);
 
 const sendBun = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -70,3 +72,23 @@ const sendDeno = async (port: number, chunk: Uint8Array, times: number): Promise
   conn.close();
   return new DataView(answer.buffer).getFloat64(0, true);
 };
+
+const sendNode = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    let sent = 0;
+    const answer: number[] = [];
+    const socket = netConnect({ host: "127.0.0.1", port });
+    // Node keeps a reference to each written chunk until it is flushed; the bytes never change.
+    const pump = () => {
+      while (sent < times) {
+        sent++;
+        if (!socket.write(chunk)) return;
+      }
+      socket.end();
+    };
+    socket.on("connect", pump);
+    socket.on("drain", pump);
+    socket.on("data", (bytes: Uint8Array) => answer.push(...bytes));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(new DataView(new Uint8Array(answer).buffer).getFloat64(0, true)));
+  });

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { createServer } from "node:net";
+
 const answer = (count: number): Uint8Array => {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setFloat64(0, count, true);
@@ -40,8 +42,15 @@ if (g.Bun) {
     },
   });
   console.log(server.port);
+} else if (g.Deno === undefined) {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    let count = 0;
+    socket.on("data", (bytes) => (count += bytes.length));
+    socket.on("end", () => socket.end(answer(count)));
+  });
+  server.listen(0, "127.0.0.1", () => console.log((server.address() as { port: number }).port));
 } else {
-  const listener = g.Deno!.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = g.Deno.listen({ hostname: "127.0.0.1", port: 0 });
   console.log(listener.addr.port);
   for await (const conn of listener) {
     (async () => {

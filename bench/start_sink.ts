@@ -13,7 +13,9 @@ export interface Sink {
 
 export const startSink = (): Promise<Sink> =>
   new Promise((resolve, reject) => {
-    const script = fileURLToPath(new URL("./sink_server.ts", import.meta.url));
+    // Node runs the compiled bench (dist/bench/*.js); Bun and Deno run the sources.
+    const ext = import.meta.url.endsWith(".js") ? "js" : "ts";
+    const script = fileURLToPath(new URL(`./sink_server.${ext}`, import.meta.url));
     const g = globalThis as { Deno?: { execPath(): string } };
     const args = g.Deno ? ["run", "-A", script] : [script];
     const child = spawn(g.Deno ? g.Deno.execPath() : process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });

@@ -1,6 +1,6 @@
 /**
  * A listener and a client on 127.0.0.1: the client streams 64 MiB, the server counts it.
- * Run: `bun examples/echo_pair.ts` or `deno run -A examples/echo_pair.ts`.
+ * Run: `bun examples/echo_pair.ts`, `deno run -A examples/echo_pair.ts`, or `node dist/examples/echo_pair.js`.
  */
 import { zcConnect, zcListen } from "../mod.ts";
 

@@ -132,3 +132,151 @@ export const EHOSTUNREACH = 113;
 export const EALREADY = 114;
 export const EINPROGRESS = 115;
 export const ECANCELED = 125;
+
+// ══ io_uring ═════════════════════════════════════════════════════════════════════════════
+// liburing's names and values (KERNEL-ABI.md §3; <linux/io_uring.h>). Used by ffi/io_uring/.
+// The syscall numbers (SYS_io_uring_*) are at the top of this file.
+
+// ── io_uring_setup: params.flags (IORING_SETUP_*) ───────────────────────────────────────
+/** A kernel thread polls the SQ. Needs the NEED_WAKEUP protocol; zcio does not use it. */
+export const IORING_SETUP_SQPOLL = 0x2;
+/** Honour `params.cq_entries` (must exceed the SQ entries; rounded up to a power of two). */
+export const IORING_SETUP_CQSIZE = 0x8;
+/** 5.18: keep submitting the rest of a batch after one SQE fails. */
+export const IORING_SETUP_SUBMIT_ALL = 0x80;
+/** 5.19: no IPI to run completion task work; it runs on the next kernel entry. */
+export const IORING_SETUP_COOP_TASKRUN = 0x100;
+/** 5.19: set IORING_SQ_TASKRUN in the SQ flags while task work is pending. EINVAL without COOP or DEFER. */
+export const IORING_SETUP_TASKRUN_FLAG = 0x200;
+/** Each CQE is 32 bytes. zcio never sets it: its CQ code assumes 16-byte CQEs. */
+export const IORING_SETUP_CQE32 = 0x800;
+/** 6.0: only the task that created the ring submits (others get EEXIST). */
+export const IORING_SETUP_SINGLE_ISSUER = 0x1000;
+/**
+ * 6.1: completion task work runs only inside io_uring_enter(GETEVENTS) from the submitting task.
+ * EINVAL without SINGLE_ISSUER. SEND_ZC notifications then appear only after such an enter.
+ */
+export const IORING_SETUP_DEFER_TASKRUN = 0x2000;
+/** 6.5: the application supplies the ring memory. Not used. */
+export const IORING_SETUP_NO_MMAP = 0x4000;
+/** 6.6: no SQ index array; the SQE slot is `sqes[tail & mask]` and `sq_off.array` is 0. */
+export const IORING_SETUP_NO_SQARRAY = 0x10000;
+
+// ── io_uring_setup: params.features (IORING_FEAT_*) ─────────────────────────────────────
+/** 5.4: the SQ and CQ rings share one mapping at IORING_OFF_SQ_RING. */
+export const IORING_FEAT_SINGLE_MMAP = 0x1;
+/** 5.5: CQEs that do not fit are kept by the kernel (IORING_SQ_CQ_OVERFLOW), not dropped. */
+export const IORING_FEAT_NODROP = 0x2;
+/** 5.11: io_uring_enter takes IORING_ENTER_EXT_ARG (a timed wait). */
+export const IORING_FEAT_EXT_ARG = 0x100;
+
+// ── mmap offsets on the ring fd ─────────────────────────────────────────────────────────
+/** The SQ ring (and, with FEAT_SINGLE_MMAP, the CQ ring too). */
+export const IORING_OFF_SQ_RING = 0;
+/** The CQ ring, when not FEAT_SINGLE_MMAP. */
+export const IORING_OFF_CQ_RING = 0x8000000;
+/** The array of 64-byte SQEs. */
+export const IORING_OFF_SQES = 0x10000000;
+
+// ── Struct sizes ────────────────────────────────────────────────────────────────────────
+/** `struct io_uring_params`: sq_entries 0, cq_entries 4, flags 8, features 20, sq_off 40, cq_off 80. */
+export const IO_URING_PARAMS_SIZE = 120;
+/** `struct io_uring_sqe` (without SQE128). */
+export const IO_URING_SQE_SIZE = 64;
+/** `struct io_uring_cqe`: user_data u64 @0, res s32 @8, flags u32 @12 (without CQE32). */
+export const IO_URING_CQE_SIZE = 16;
+/** `struct io_uring_getevents_arg`: sigmask u64 @0, sigmask_sz u32 @8, min_wait_usec u32 @12, ts u64 @16. */
+export const IO_URING_GETEVENTS_ARG_SIZE = 24;
+/** `struct __kernel_timespec`: tv_sec s64 @0, tv_nsec s64 @8. */
+export const KERNEL_TIMESPEC_SIZE = 16;
+/** `struct io_uring_probe` header: last_op u8 @0, ops_len u8 @1, then `ops[]` @16. */
+export const IO_URING_PROBE_SIZE = 16;
+/** `struct io_uring_probe_op`: op u8 @0, resv u8 @1, flags u16 @2. */
+export const IO_URING_PROBE_OP_SIZE = 8;
+
+// ── io_uring_enter flags (IORING_ENTER_*) ───────────────────────────────────────────────
+/** Wait for `min_complete` CQEs, and (with DEFER_TASKRUN) run pending completion task work. */
+export const IORING_ENTER_GETEVENTS = 0x1;
+/** Wake the SQPOLL thread. */
+export const IORING_ENTER_SQ_WAKEUP = 0x2;
+/** 5.11: `arg` is a `struct io_uring_getevents_arg` (timeout, sigmask) of `argsz` bytes. */
+export const IORING_ENTER_EXT_ARG = 0x8;
+
+// ── SQ ring flags (read at sq_off.flags) ────────────────────────────────────────────────
+/** The SQPOLL thread sleeps: enter with SQ_WAKEUP. */
+export const IORING_SQ_NEED_WAKEUP = 0x1;
+/** CQEs overflowed the CQ ring; an enter(GETEVENTS) flushes them in. */
+export const IORING_SQ_CQ_OVERFLOW = 0x2;
+/** With TASKRUN_FLAG: completion task work is pending; an enter(GETEVENTS) runs it. */
+export const IORING_SQ_TASKRUN = 0x4;
+
+// ── CQ ring flags (read/written at cq_off.flags) ────────────────────────────────────────
+/** Set by the application to stop eventfd signals from this ring for a while. */
+export const IORING_CQ_EVENTFD_DISABLED = 0x1;
+
+// ── Opcodes (sqe.opcode, IORING_OP_*) ───────────────────────────────────────────────────
+/** Does nothing; completes with res 0. The round-trip benchmark. */
+export const IORING_OP_NOP = 0;
+/** `sendmsg(fd, msghdr*, msg_flags)` (5.3). */
+export const IORING_OP_SENDMSG = 9;
+/** `send(fd, addr, len, msg_flags)` by copy (5.6). */
+export const IORING_OP_SEND = 26;
+/** 6.0: zero-copy send; a first CQE (F_MORE) then a notification CQE (F_NOTIF). */
+export const IORING_OP_SEND_ZC = 47;
+/** 6.1: zero-copy sendmsg, same two-CQE protocol. */
+export const IORING_OP_SENDMSG_ZC = 48;
+
+// ── sqe.flags (IOSQE_*) ─────────────────────────────────────────────────────────────────
+/** `sqe.fd` is an index into the registered file table. */
+export const IOSQE_FIXED_FILE = 0x1;
+/** Start only after every earlier SQE has completed. */
+export const IOSQE_IO_DRAIN = 0x2;
+/** The next SQE starts only after this one succeeds (a link chain). */
+export const IOSQE_IO_LINK = 0x4;
+/** Like IO_LINK, but the chain continues even if this one fails. */
+export const IOSQE_IO_HARDLINK = 0x8;
+/** Always go to the async worker instead of trying inline first. */
+export const IOSQE_ASYNC = 0x10;
+/** Post no CQE on success. SEND_ZC rejects it with EINVAL (no F_MORE, no NOTIF). */
+export const IOSQE_CQE_SKIP_SUCCESS = 0x40;
+
+// ── Send flags, in sqe.ioprio (IORING_RECVSEND_*, IORING_SEND_ZC_*) ─────────────────────
+/** Poll the socket for room before trying the send. */
+export const IORING_RECVSEND_POLL_FIRST = 0x1;
+/** The buffer is a registered one: `sqe.buf_index` names it, `sqe.addr` is inside it. */
+export const IORING_RECVSEND_FIXED_BUF = 0x4;
+/** 6.2: the NOTIF res carries IORING_NOTIF_USAGE_ZC_COPIED when any of the data was copied. */
+export const IORING_SEND_ZC_REPORT_USAGE = 0x8;
+/** 6.17: `sqe.addr` is an iovec array of `sqe.len` entries (SEND_ZC). */
+export const IORING_SEND_VECTORIZED = 0x20;
+
+// ── cqe.flags (IORING_CQE_F_*) and notification usage ───────────────────────────────────
+/** A provided buffer was used; its id is in the upper 16 bits. */
+export const IORING_CQE_F_BUFFER = 0x1;
+/** More CQEs follow for this request: for SEND_ZC, its notification. Decide on this, never on res. */
+export const IORING_CQE_F_MORE = 0x2;
+/** The socket still has data to read (receives). */
+export const IORING_CQE_F_SOCK_NONEMPTY = 0x4;
+/** This CQE is a SEND_ZC notification: the kernel no longer reads the buffer. */
+export const IORING_CQE_F_NOTIF = 0x8;
+/**
+ * In a NOTIF's res, with REPORT_USAGE: some or all of the data was copied (always so over loopback),
+ * or nothing was sent zerocopy (failed sends too). Read as s32 it is negative: test `res < 0`.
+ */
+export const IORING_NOTIF_USAGE_ZC_COPIED = 0x80000000;
+
+// ── io_uring_register opcodes (IORING_REGISTER_*) ───────────────────────────────────────
+/** arg `struct iovec[nr]`, nr_args nr: pin and register buffers (ENOMEM over RLIMIT_MEMLOCK, EBUSY if a table exists). */
+export const IORING_REGISTER_BUFFERS = 0;
+/** arg NULL, nr_args 0: drop the registered buffer table. */
+export const IORING_UNREGISTER_BUFFERS = 1;
+/** arg `s32 *fd`, nr_args 1: signal this eventfd when CQEs are posted (EBUSY if one is registered). */
+export const IORING_REGISTER_EVENTFD = 4;
+/** arg NULL, nr_args 0: drop the registered eventfd. */
+export const IORING_UNREGISTER_EVENTFD = 5;
+/** Like REGISTER_EVENTFD, but signal only for completions that did not complete inline. */
+export const IORING_REGISTER_EVENTFD_ASYNC = 7;
+/** arg `struct io_uring_probe` + ops[nr] zeroed, nr_args nr (≤ 256): which opcodes this kernel has. */
+export const IORING_REGISTER_PROBE = 8;
+/** In `io_uring_probe_op.flags`: the opcode is supported. */
+export const IO_URING_OP_SUPPORTED = 0x1;

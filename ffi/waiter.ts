@@ -189,7 +189,9 @@ export class Waiter {
     const fired = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
     if (fired !== 0) {
       watch.interest &= ~fired;
-      if (watch.interest === 0) this.#armedCount--;
+      // Through #lostInterest: an error reported outside a pass (#apply) fires while the wait is
+      // still outstanding, and that wait must end once nothing is armed, or the process never exits.
+      if (watch.interest === 0) this.#lostInterest();
     }
     if (readable) watch.onReadable(revents);
     if (writable) watch.onWritable(revents);

@@ -11,7 +11,7 @@ import { COPY_DATAGRAM_CONTROL_BYTES, CopyDatagram } from "../backends/copy_data
 import { COPY_STREAM_CONTROL_BYTES, CopyStream } from "../backends/copy_stream.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
-import { SHUT_WR } from "../ffi/constants.ts";
+import { AF_INET6, SHUT_WR, SO_DOMAIN, SOL_SOCKET } from "../ffi/constants.ts";
 import { Slab } from "../ffi/slab.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch } from "../ffi/waiter.ts";
@@ -55,6 +55,8 @@ export class Connection {
     readonly outbox: Outbox,
     readonly receiver: Receiver,
     private readonly watch: FdWatch,
+    /** The largest chunk one write may carry: for UDP, the largest datagram of the address family. */
+    readonly maxChunkBytes: number,
   ) {
     this.#sendDone = new Promise((resolve) => (this.#markSendDone = resolve));
   }
@@ -95,7 +97,7 @@ export class Connection {
       );
       outbox = new Outbox(queue, stats, backend, config.stageBelow);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
-      const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch);
+      const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch, maxChunkBytes(sys, fd, udp));
       yield* Effect.forkIn(
         sendFiber(outbox, waiter, watch).pipe(
           Effect.catchTag("ZcioError", (error) => Effect.sync(() => outbox.fail(error))),
@@ -136,6 +138,9 @@ export class Connection {
     this.outbox.fail(
       reason instanceof ZcioError ? reason : new ZcioError({ code: "ABORTED", message: `writing was aborted${reason === undefined ? "" : `: ${String(reason)}`}` }),
     );
+    // A send fiber waiting for the socket to drain must stop now, not when (if ever) the peer reads;
+    // a resume of a wait that already ended is ignored.
+    this.watch.onWritable(0);
   }
 
   /** Whether writing has ended (closed or aborted). */
@@ -173,3 +178,11 @@ export class Connection {
     return { ...this.outbox.stats.snapshot(), bytesReceived: this.receiver.bytes };
   }
 }
+
+/** 65535 less the IP and UDP headers: 65507 bytes over IPv4, 65527 over IPv6; no limit for TCP. */
+const maxChunkBytes = (sys: Sys, fd: number, udp: boolean): number => {
+  if (!udp) return Infinity;
+  const domain = new Int32Array(1);
+  sys.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(domain.buffer));
+  return domain[0] === AF_INET6 ? 65527 : 65507;
+};

@@ -25,6 +25,9 @@ export const sendFiber = (outbox: Outbox, waiter: Waiter, watch: FdWatch): Effec
   return Effect.gen(function* () {
     const { queue, stats, backend } = outbox;
     for (;;) {
+      // Aborted: the queue was dropped and every pending write failed; nothing is left to send, and
+      // a POLLOUT interest left from a wait the abort cut short must not keep the waiter busy.
+      if (outbox.error !== undefined) return waiter.disarm(watch, POLLOUT);
       if (!outbox.hasWork) {
         if (outbox.closing) return;
         yield* parked;

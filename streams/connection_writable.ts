@@ -11,11 +11,13 @@
  */
 import type { Connection } from "../scheduler/connection.ts";
 import { closedError } from "../scheduler/outbox.ts";
+import { ZcioError } from "../ffi/zcio_error.ts";
 import { validateChunk } from "./validate_chunk.ts";
 
 /** The writable side of a zcio connection. */
 export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #isClosed: () => boolean;
+  readonly #tooLarge: (chunk: Uint8Array) => ZcioError | undefined;
 
   /**
    * @param connection the connection, or its opening
@@ -25,11 +27,14 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
   constructor(connection: Connection | Promise<Connection>, owned = false) {
     let conn: Connection | undefined = connection instanceof Promise ? undefined : connection;
     super({
-      start: async () => {
+      start: async (controller) => {
         conn ??= await connection;
+        // WHATWG calls the sink's abort() only once the write in progress settles, and a write that
+        // waits on a socket the peer never drains never settles: the signal fails it at once instead.
+        controller.signal.addEventListener("abort", () => conn!.abortWrite(controller.signal.reason), { once: true });
       },
       write: (chunk) => {
-        const error = validateChunk(chunk);
+        const error = validateChunk(chunk) ?? this.#tooLarge(chunk);
         if (error !== undefined) throw error;
         if (chunk.byteLength === 0) return;
         return conn!.write(chunk);
@@ -44,10 +49,17 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
       },
     });
     this.#isClosed = () => conn?.writeClosed ?? false;
+    this.#tooLarge = (chunk) =>
+      conn !== undefined && chunk.byteLength > conn.maxChunkBytes
+        ? new ZcioError({
+          code: "EMSGSIZE",
+          message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${chunk.byteLength}`,
+        })
+        : undefined;
   }
 
   override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return new CheckingWriter(super.getWriter(), this.#isClosed);
+    return new CheckingWriter(super.getWriter(), this.#isClosed, this.#tooLarge);
   }
 }
 
@@ -56,6 +68,7 @@ class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
   constructor(
     private readonly inner: WritableStreamDefaultWriter<Uint8Array>,
     private readonly isClosed: () => boolean,
+    private readonly tooLarge: (chunk: Uint8Array) => ZcioError | undefined,
   ) {}
   get closed(): Promise<undefined> {
     return this.inner.closed as Promise<undefined>;
@@ -77,7 +90,7 @@ class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
   }
   write(chunk?: Uint8Array): Promise<void> {
     if (this.isClosed()) return Promise.reject(closedError());
-    const error = validateChunk(chunk);
+    const error = validateChunk(chunk) ?? this.tooLarge(chunk!);
     return error === undefined ? this.inner.write(chunk) : Promise.reject(error);
   }
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ZcioError } from "../ffi/zcio_error.ts";
 import { connectSocket } from "../scheduler/connect_socket.ts";
 import { zcRuntime } from "../scheduler/zc_runtime.ts";
 import { checkBackend } from "./check_backend.ts";
@@ -20,7 +21,7 @@ import type { ZcConnection } from "./zc_connection.ts";
 /** Connects to `hostname:port`. Fails with a ZcioError (ECONNREFUSED, INVALID_OPTION, ...). */
 export const zcConnect = async (options: ConnectOptions): Promise<ZcConnection> => {
   if (options === null || typeof options !== "object") {
-    throw new TypeError("zcConnect needs an options object: { hostname, port }");
+    throw new ZcioError({ code: "INVALID_OPTION", message: "zcConnect needs an options object: { hostname, port }" });
   }
   const hostname = checkHostname(options.hostname);
   const port = checkPort(options.port, false);

@@ -11,6 +11,7 @@
  * @module
  */
 import type { NetAddr } from "../ffi/sockaddr.ts";
+import { ZcioError } from "../ffi/zcio_error.ts";
 import { Listener } from "../scheduler/listener.ts";
 import { checkBackend } from "./check_backend.ts";
 import { checkHostname, checkPort, connectionConfig, type ListenOptions } from "./options.ts";
@@ -27,14 +28,16 @@ export class ZcListener implements AsyncIterable<ZcConnection> {
   /** @internal use {@link zcListen} */
   static async open(options: ListenOptions): Promise<ZcListener> {
     if (options === null || typeof options !== "object") {
-      throw new TypeError("zcListen needs an options object: { port }");
+      throw new ZcioError({ code: "INVALID_OPTION", message: "zcListen needs an options object: { port }" });
     }
     const hostname = checkHostname(options.hostname ?? "127.0.0.1");
     const port = checkPort(options.port, true);
     const config = connectionConfig(options, "tcp", true);
     checkBackend(config.backend);
     const backlog = options.backlog ?? 511;
-    if (!Number.isInteger(backlog) || backlog < 1) throw new TypeError(`backlog must be a positive whole number`);
+    if (!Number.isInteger(backlog) || backlog < 1) {
+      throw new ZcioError({ code: "INVALID_OPTION", message: `backlog must be a positive whole number; got ${String(backlog)}` });
+    }
     const listener = await Listener.open(await resolveAddress(hostname, port), backlog);
     return new ZcListener(listener, config);
   }

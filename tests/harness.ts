@@ -1,5 +1,6 @@
 /**
- * One `test()` for every runtime: `bun test` and `deno test` both run the same test files.
+ * One `test()` for every runtime: `bun test` and `deno test` run the same test files, and Node runs
+ * their compiled form (dist/tests/) with `node --test`.
  *
  * @example
  * ```ts
@@ -14,6 +15,7 @@ type TestFn = () => void | Promise<void>;
 
 const g = globalThis as { Bun?: unknown; Deno?: { test: (t: object) => void } };
 const bunTest = g.Bun !== undefined ? (await import("bun:test")).test : undefined;
+const nodeTest = g.Bun === undefined && g.Deno === undefined ? (await import("node:test")).test : undefined;
 
 /** Per-test limit: the long integrity and soak tests need minutes on a loaded 2-core machine. */
 const TIMEOUT_MS = 10 * 60 * 1000;
@@ -21,6 +23,7 @@ const TIMEOUT_MS = 10 * 60 * 1000;
 /** Registers a test with the runtime's own runner. */
 export const test = (name: string, fn: TestFn): void => {
   if (bunTest !== undefined) bunTest(name, fn, TIMEOUT_MS);
+  else if (nodeTest !== undefined) nodeTest(name, { timeout: TIMEOUT_MS }, fn);
   // zcio keeps process-wide resources (the epoll waiter, an off-thread wait) across tests on
   // purpose, so Deno's per-test op and resource sanitizers do not apply.
   else g.Deno!.test({ name, fn, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });

@@ -1,32 +1,63 @@
 #!/usr/bin/env bash
 # Runs the whole suite under every runtime and ends with one line: "N passed, N failed".
+# `bash tests/run.sh node` (or any of bun, deno, node) runs only the runtimes named.
 set -u
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
 deno=node_modules/@deno/linux-x64-glibc/deno
 logs=$(mktemp -d)
-passed=0 failed=0 status=0
-# Bun and Deno run the TypeScript tests as they are.
+passed=0 failed=0 status=0 summary=""
+runtimes=${*:-bun deno node}
+# Bun and Deno run the TypeScript tests as they are; Node runs their compiled form in dist/tests/.
 mapfile -t ts_tests < <(find tests -name '*_test.ts' | sort)
 
 run() { # name, command...
   local name=$1; shift
   echo "== $name: $*"
+  local start=$SECONDS
   "$@" 2>&1 | tee "$logs/$name.log"
-  local rc=${PIPESTATUS[0]}
+  rc=${PIPESTATUS[0]}
+  elapsed=$((SECONDS - start))
   [ "$rc" -eq 0 ] || status=1
 }
 
-run bun "$bin/bun" test --timeout 600000 "${ts_tests[@]/#/./}"
-p=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+'); f=$(grep -Eo '^ *[0-9]+ fail$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+')
-passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+tally() { # name, passed, failed: adds the counts of the command just run
+  local p=${2:-0} f=${3:-0}
+  # A runner that failed without reporting a failed test (it crashed) counts as one failure.
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  summary="$summary${summary:+; }$1 $p passed, $f failed in ${elapsed}s"
+}
 
-run deno "$deno" test -A --no-check "${ts_tests[@]}"
-line=$(sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | grep -E "^(ok|FAILED) \| [0-9]+ passed" | tail -1)
-p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
-passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [[ " $runtimes " == *" bun "* ]]; then
+  run bun "$bin/bun" test --timeout 600000 "${ts_tests[@]/#/./}"
+  p=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+'); f=$(grep -Eo '^ *[0-9]+ fail$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+')
+  tally bun "$p" "$f"
+fi
 
-# A runner that crashed before reporting counts as a failure.
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [[ " $runtimes " == *" deno "* ]]; then
+  run deno "$deno" test -A --no-check "${ts_tests[@]}"
+  line=$(sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | grep -E "^(ok|FAILED) \| [0-9]+ passed" | tail -1)
+  p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
+  tally deno "$p" "$f"
+fi
+
+if [[ " $runtimes " == *" node "* ]]; then
+  # Compile first so Node never runs a stale dist/; a build that fails counts as a failure.
+  run build "$bin/tsc" -p tsconfig.node.json
+  if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); summary="$summary${summary:+; }the Node build failed (1 failure)"; fi
+  mapfile -t js_tests < <(printf '%s\n' "${ts_tests[@]}" | sed 's|\.ts$|.js|; s|^|dist/|')
+  # The N-API addon's own tests load build/Release/zcio_sys.node directly and need no compiling.
+  js_tests+=(tests/ffi/node_sys_test.mjs)
+  # One file at a time, like Bun and Deno, each ended once its tests are done (as Bun and Deno end
+  # theirs). The harness gives every test its own limit; --test-timeout bounds a whole file. The TAP
+  # reporter prints "# pass N", "# fail N" and "# cancelled N" (timed out, or never run).
+  run node node --test --test-force-exit --test-reporter=tap --test-concurrency=1 --test-timeout=3600000 "${js_tests[@]}"
+  p=$(grep -Eo '^# pass [0-9]+$' "$logs/node.log" | tail -1 | grep -Eo '[0-9]+'); f=$(grep -Eo '^# fail [0-9]+$' "$logs/node.log" | tail -1 | grep -Eo '[0-9]+')
+  c=$(grep -Eo '^# cancelled [0-9]+$' "$logs/node.log" | tail -1 | grep -Eo '[0-9]+')
+  tally node "$p" "$(( ${f:-0} + ${c:-0} ))"
+fi
+
+echo "per runtime: $summary"
 echo "$passed passed, $failed failed"
 exit $status
