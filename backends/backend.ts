@@ -20,7 +20,14 @@ export const WOULD_BLOCK = 1;
 export const INVALID_HEAD = 2;
 
 export interface Backend {
+  /** The strategy bytes are counted under in stats. */
   readonly name: BackendName;
+  /** Buffers the kernel may still read: zero-copy sends whose notification has not come. */
+  readonly inflight: number;
+  /** Bytes of those buffers. */
+  readonly inflightBytes: number;
+  /** Reads every notification available and releases what it covers; returns how many, or -errno. */
+  reap(stats: SendStats): number;
   /**
    * Hands the kernel as much of `queue` as it takes now. Returns {@link SUBMITTED},
    * {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno for a failure that ends the connection's

@@ -12,8 +12,12 @@
  * @module
  */
 /** Segment kinds. */
+/** Copied into staging at `write()`; the caller's buffer was free again at once. */
 export const STAGED = 0;
+/** The caller's view; its write resolves once the kernel has taken every byte. */
 export const BORROWED = 1;
+/** A view zcio owns (a transferred buffer or a lease): the kernel may keep reading it after the send. */
+export const OWNED = 2;
 
 export class SendQueue {
   // Segment ring.
@@ -36,6 +40,7 @@ export class SendQueue {
   #stageUsed = 0;
   #wrapAt = -1;
   #queuedBytes = 0;
+  #ownedBytes = 0;
 
   /**
    * @param staging mmap'd memory for staged bytes; its length is the staging capacity
@@ -91,6 +96,18 @@ export class SendQueue {
     this.#push(BORROWED, 0, view.byteLength, view);
   }
 
+  /** Queues a view zcio owns; nobody is told when it is sent. */
+  own(view: Uint8Array): void {
+    this.#queuedBytes += view.byteLength;
+    this.#ownedBytes += view.byteLength;
+    this.#push(OWNED, 0, view.byteLength, view);
+  }
+
+  /** Bytes of owned views still queued. */
+  get ownedBytes(): number {
+    return this.#ownedBytes;
+  }
+
   /** The kind of the `i`-th waiting segment (0 is the oldest). */
   kind(i: number): number {
     return this.#kinds[(this.#head + i) & this.#mask];
@@ -134,6 +151,7 @@ export class SendQueue {
       const left = this.#lengths[s] - this.#progress[s];
       if (n < left) {
         this.#progress[s] += n;
+        if (this.#kinds[s] === OWNED) this.#ownedBytes -= n;
         return;
       }
       n -= left;
@@ -174,11 +192,12 @@ export class SendQueue {
     const view = this.#views[s];
     this.#views[s] = undefined;
     this.#release(s);
-    if (view !== undefined) this.onBorrowedDone(view);
+    if (view !== undefined && this.#kinds[s] === BORROWED) this.onBorrowedDone(view);
   }
 
   #release(s: number): void {
     if (this.#kinds[s] === STAGED) this.#unreserve(this.#starts[s], this.#lengths[s]);
+    else if (this.#kinds[s] === OWNED) this.#ownedBytes -= this.#lengths[s] - this.#progress[s];
     this.#addresses[s] = 0;
     this.#progress[s] = 0;
     this.#head = (this.#head + 1) & this.#mask;

@@ -23,6 +23,8 @@ export class SendStats {
   submissions = 0;
   /** Times the socket was full and the scheduler waited for POLLOUT. */
   waits = 0;
+  /** Zero-copy sends refused with ENOBUFS (option memory or RLIMIT_MEMLOCK full) and retried or copied. */
+  noBufferFallbacks = 0;
   /** Downgrades to a cheaper backend, and why. */
   downgrades = 0;
   readonly downgradeReasons: string[] = [];
@@ -38,6 +40,7 @@ export class SendStats {
       syscalls: this.syscalls,
       submissions: this.submissions,
       waits: this.waits,
+      noBufferFallbacks: this.noBufferFallbacks,
       downgrades: this.downgrades,
       downgradeReasons: [...this.downgradeReasons],
     };
@@ -55,6 +58,7 @@ export interface SendStatsSnapshot {
   readonly syscalls: number;
   readonly submissions: number;
   readonly waits: number;
+  readonly noBufferFallbacks: number;
   readonly downgrades: number;
   readonly downgradeReasons: readonly string[];
 }

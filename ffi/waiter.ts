@@ -41,13 +41,15 @@ const WAKE_TOKEN = 0xffffffff;
 
 /** What one fd wants and whom to tell. Made once per fd by {@link Waiter.watch}. */
 export class FdWatch {
-  /** POLLIN / POLLOUT bits still wanted. */
+  /** POLLIN / POLLOUT / POLLERR bits still wanted. */
   interest = 0;
   /** Whether the fd is in the epoll set, and whether it is armed there now. */
   registered = false;
   armed = false;
   onReadable: (revents: number) => void = () => {};
   onWritable: (revents: number) => void = () => {};
+  /** POLLERR: the socket's error queue (zero-copy notifications) or the socket itself has news. */
+  onError: (revents: number) => void = () => {};
   constructor(readonly fd: number) {}
 }
 
@@ -87,7 +89,7 @@ export class Waiter {
     return w;
   }
 
-  /** Asks for one readiness event of `bits` (POLLIN, POLLOUT) on the watched fd. */
+  /** Asks for one readiness event of `bits` (POLLIN, POLLOUT, POLLERR) on the watched fd. */
   arm(watch: FdWatch, bits: number): void {
     if (this.#closed) return;
     const before = watch.interest;
@@ -186,7 +188,8 @@ export class Waiter {
     const failed = (revents & (POLLERR | POLLHUP)) !== 0;
     const readable = (watch.interest & POLLIN) !== 0 && (failed || (revents & POLLIN) !== 0);
     const writable = (watch.interest & POLLOUT) !== 0 && (failed || (revents & POLLOUT) !== 0);
-    const fired = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0);
+    const errored = (watch.interest & POLLERR) !== 0 && failed;
+    const fired = (readable ? POLLIN : 0) | (writable ? POLLOUT : 0) | (errored ? POLLERR : 0);
     if (fired !== 0) {
       watch.interest &= ~fired;
       // Through #lostInterest: an error reported outside a pass (#apply) fires while the wait is
@@ -195,6 +198,7 @@ export class Waiter {
     }
     if (readable) watch.onReadable(revents);
     if (writable) watch.onWritable(revents);
+    if (errored) watch.onError(revents);
     // One-shot disarmed the fd; re-arm what is still wanted and was not re-armed by a handler.
     if (watch.interest !== 0 && !watch.armed && watch.registered) this.#apply(watch);
   }

@@ -7,17 +7,20 @@
  */
 import { Effect, Exit, Scope } from "effect";
 import type { Backend } from "../backends/backend.ts";
-import { COPY_DATAGRAM_CONTROL_BYTES, CopyDatagram } from "../backends/copy_datagram.ts";
-import { COPY_STREAM_CONTROL_BYTES, CopyStream } from "../backends/copy_stream.ts";
+import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
+import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
+import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
-import { AF_INET6, SHUT_WR, SO_DOMAIN, SOL_SOCKET } from "../ffi/constants.ts";
+import { AF_INET6, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
+import { errnoName } from "../ffi/errno_name.ts";
 import { Slab } from "../ffi/slab.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch } from "../ffi/waiter.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
+import { releaseWhenNotified } from "./release_when_notified.ts";
 import { sendFiber } from "./send_fiber.ts";
 import { SysService } from "./sys_service.ts";
 import { WaiterService } from "./waiter_service.ts";
@@ -26,6 +29,12 @@ import { zcRuntime } from "./zc_runtime.ts";
 /** How a connection is set up; the stream layer has validated every field. */
 export interface ConnectionConfig {
   readonly transport: "tcp" | "udp";
+  /** The send strategy; "auto" sends by copy until the per-chunk policy lands. */
+  readonly backend: "auto" | "copy" | "msg_zerocopy" | "io_uring";
+  /** After the kernel reports copies, bytes sent by copy before zero-copy is tried again. */
+  readonly reprobeBytes: number;
+  /** Owned bytes (queued and in flight) above which write() waits. */
+  readonly maxOwnedBytes: number;
   /** Whether zcio closes the fd (false for `zcWritable(fd)` over a program's own fd). */
   readonly ownsFd: boolean;
   /** Staging ring size in bytes: how much of small chunks may be queued before write() waits. */
@@ -71,23 +80,34 @@ export class Connection {
       const sys = yield* SysService;
       const waiter = yield* WaiterService;
       const scope = yield* Scope.make();
-      if (config.ownsFd) yield* Scope.addFinalizer(scope, Effect.sync(() => sys.close(fd)));
-      const watch = waiter.watch(fd);
-      yield* Scope.addFinalizer(scope, Effect.sync(() => waiter.forget(watch)));
-
       const udp = config.transport === "udp";
-      const controlBytes = udp ? COPY_DATAGRAM_CONTROL_BYTES : COPY_STREAM_CONTROL_BYTES;
+      const stats = new SendStats();
+      const controlBytes = SENDER_CONTROL_BYTES + MSG_ZEROCOPY_CONTROL_BYTES;
       const slab = yield* Effect.try({
         try: () => Slab.map(sys, controlBytes + config.stagingBytes),
         catch: (e) => e as ZcioError,
       });
-      yield* Scope.addFinalizer(scope, Effect.sync(() => slab.unmap()));
+      const zerocopy = config.backend === "msg_zerocopy"
+        ? enableZerocopy(sys, fd, stats)
+          ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
+          : undefined
+        : undefined;
       const backend: Backend = udp
-        ? new CopyDatagram(sys, fd, slab, 0)
-        : new CopyStream(sys, fd, slab, 0);
-      yield* Scope.addFinalizer(scope, Effect.sync(() => backend.close()));
+        ? new DatagramSender(sys, fd, slab, 0, zerocopy)
+        : new StreamSender(sys, fd, slab, 0, zerocopy);
+      const watch = waiter.watch(fd);
+      const release = () => {
+        backend.close();
+        slab.unmap();
+        waiter.forget(watch);
+        if (config.ownsFd) sys.close(fd);
+      };
+      // Runs after the send fiber has stopped (scope finalizers run in reverse order).
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.sync(() => releaseWhenNotified(backend, stats, waiter, watch, release)),
+      );
 
-      const stats = new SendStats();
       let outbox!: Outbox;
       const queue = new SendQueue(
         slab.bytes.subarray(controlBytes, controlBytes + config.stagingBytes),
@@ -95,11 +115,11 @@ export class Connection {
         !udp,
         (view) => outbox.borrowedDone(view),
       );
-      outbox = new Outbox(queue, stats, backend, config.stageBelow);
+      outbox = new Outbox(queue, stats, backend, config.stageBelow, zerocopy !== undefined, config.maxOwnedBytes);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch, maxChunkBytes(sys, fd, udp));
       yield* Effect.forkIn(
-        sendFiber(outbox, waiter, watch).pipe(
+        sendFiber(sys, outbox, waiter, watch).pipe(
           Effect.catchTag("ZcioError", (error) => Effect.sync(() => outbox.fail(error))),
           Effect.ensuring(Effect.sync(() => connection.#markSendDone())),
         ),
@@ -185,4 +205,16 @@ const maxChunkBytes = (sys: Sys, fd: number, udp: boolean): number => {
   const domain = new Int32Array(1);
   sys.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(domain.buffer));
   return domain[0] === AF_INET6 ? 65527 : 65507;
+};
+
+/** Either sender's control memory fits in this. */
+const SENDER_CONTROL_BYTES = Math.max(STREAM_SENDER_CONTROL_BYTES, DATAGRAM_SENDER_CONTROL_BYTES);
+
+/** Opts the socket in to MSG_ZEROCOPY; records why in stats when the kernel refuses. */
+const enableZerocopy = (sys: Sys, fd: number, stats: SendStats): boolean => {
+  const r = sys.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer));
+  if (r === 0) return true;
+  stats.downgrades++;
+  stats.downgradeReasons.push(`msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}; sending by copy`);
+  return false;
 };

@@ -3,10 +3,16 @@
  * batch, Effect). `write()` records a chunk and at most wakes the parked fiber; the fiber takes
  * everything recorded in one pass.
  *
- * Ownership: a chunk smaller than `stageBelow` is copied into staging and its write resolves at
- * once, so the caller may reuse it. A larger chunk is borrowed and its write resolves once the
- * kernel has taken all of it; until then the caller must leave it alone (if it detaches or shrinks
- * the buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent).
+ * Ownership, decided per chunk:
+ * - A chunk smaller than `stageBelow` is copied into staging; its write resolves at once and the
+ *   caller may reuse it.
+ * - With a zero-copy backend, a larger chunk that spans its whole (non-shared) ArrayBuffer is
+ *   taken: the buffer is transferred, so the caller's view becomes detached and can never change
+ *   bytes the kernel has not sent. A leased chunk is zcio's already. Either write resolves at once,
+ *   unless owned bytes in the queue and in flight exceed `maxOwnedBytes`.
+ * - Any other larger chunk is borrowed: it goes by copy and its write resolves once the kernel has
+ *   taken all of it; until then the caller must leave it alone (if it detaches or shrinks the
+ *   buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent).
  *
  * @module
  */
@@ -25,12 +31,20 @@ export class Outbox {
   #resolve: (() => void) | undefined;
   #reject: ((e: unknown) => void) | undefined;
 
+  /** Buffers handed out by `lease()`: writing a view of one hands it over without a transfer. */
+  readonly leases = new WeakSet<ArrayBufferLike>();
+  #ownedOver = false;
+
   constructor(
     readonly queue: SendQueue,
     readonly stats: SendStats,
     readonly backend: Backend,
-    /** Chunks below this many bytes are staged (copied); the rest are borrowed. */
+    /** Chunks below this many bytes are staged (copied); the rest are owned or borrowed. */
     readonly stageBelow: number,
+    /** Whether large chunks are taken over (zero-copy backends) rather than borrowed. */
+    readonly takesOwnership: boolean,
+    /** Owned bytes queued and in flight above which write() waits. */
+    readonly maxOwnedBytes: number,
   ) {}
 
   /**
@@ -65,6 +79,15 @@ export class Outbox {
         return undefined;
       }
       this.#waiting = chunk;
+    } else if (this.takesOwnership && (this.leases.has(chunk.buffer) || spansWholeBuffer(chunk))) {
+      this.queue.own(this.leases.has(chunk.buffer) ? chunk : takeOver(chunk));
+      // As below: an idle connection sends at once.
+      if (this.#wake !== undefined) this.#submitNow();
+      if (!this.#overOwnedLimit()) {
+        this.#kick();
+        return undefined;
+      }
+      this.#ownedOver = true;
     } else {
       this.#borrowed = chunk;
       this.queue.borrow(chunk);
@@ -88,13 +111,23 @@ export class Outbox {
     }
   };
 
-  /** After a pass freed staging: moves a waiting small chunk in and completes its write. */
+  /**
+   * After a pass freed staging or notifications freed owned memory: moves a waiting small chunk in,
+   * or lets a write held back by the owned-bytes limit complete.
+   */
   admitWaiting(): void {
     const chunk = this.#waiting;
     if (chunk !== undefined && this.queue.stage(chunk)) {
       this.#waiting = undefined;
       this.#settle(undefined);
+    } else if (this.#ownedOver && !this.#overOwnedLimit()) {
+      this.#ownedOver = false;
+      this.#settle(undefined);
     }
+  }
+
+  #overOwnedLimit(): boolean {
+    return this.queue.ownedBytes + this.backend.inflightBytes > this.maxOwnedBytes;
   }
 
   /**
@@ -122,10 +155,15 @@ export class Outbox {
     return this.queue.length > 0 || this.#waiting !== undefined;
   }
 
-  /** Parks the fiber: `wake` runs on the next write or close. */
+  /** Parks the fiber: `wake` runs on the next write, close, failure or {@link wakeUp}. */
   park(wake: () => void): void {
-    if (this.hasWork || this.#closing) wake();
+    if (this.hasWork || this.#error !== undefined) wake();
     else this.#wake = wake;
+  }
+
+  /** Wakes a parked fiber (a notification arrived). */
+  wakeUp(): void {
+    this.#kick();
   }
 
   /** No more writes; the fiber finishes what is queued and stops. */
@@ -139,6 +177,7 @@ export class Outbox {
     if (this.#error === undefined) this.#error = error;
     this.queue.clear();
     this.#waiting = this.#borrowed = undefined;
+    this.#ownedOver = false;
     this.#settle(this.#error);
     this.#kick();
   }
@@ -164,3 +203,18 @@ export class Outbox {
 /** The error for using a stream or connection after it was closed. */
 export const closedError = (): ZcioError =>
   new ZcioError({ code: "CLOSED", message: "the stream is closed; open a new connection to send more" });
+
+/** Whether `chunk` is all of a buffer that can be transferred (not a SharedArrayBuffer). */
+const spansWholeBuffer = (chunk: Uint8Array): boolean =>
+  chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
+  !(typeof SharedArrayBuffer !== "undefined" && chunk.buffer instanceof SharedArrayBuffer);
+
+/**
+ * Moves the chunk's buffer into zcio: the caller's views of it become detached, so nothing the
+ * caller does can change bytes the kernel has yet to send. No bytes are copied.
+ */
+const takeOver = (chunk: Uint8Array): Uint8Array => {
+  const buffer = chunk.buffer as ArrayBuffer & { transfer?: () => ArrayBuffer };
+  // Node 20 has no ArrayBuffer.prototype.transfer; structuredClone with a transfer list moves it too.
+  return new Uint8Array(buffer.transfer ? buffer.transfer() : structuredClone(buffer, { transfer: [buffer] }));
+};

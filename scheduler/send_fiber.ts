@@ -1,19 +1,32 @@
 /**
  * The Effect program that sends for one connection, one batch per pass: it parks until the sink
- * has recorded something, hands everything recorded to the backend in as few syscalls as it can,
- * waits for POLLOUT when the socket is full, and stops once the outbox is closed and empty.
+ * has recorded something or the kernel has news, reads every zero-copy notification available in
+ * one go, hands everything recorded to the backend in as few syscalls as it can, waits for POLLOUT
+ * when the socket is full, and stops once the outbox is closed, empty, and the kernel has released
+ * every buffer.
  *
  * @module
  */
 import { Effect } from "effect";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
-import { POLLOUT } from "../ffi/constants.ts";
+import { POLLERR, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
+import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** Sends until the outbox is closed and drained; fails with the error that ended sending. */
-export const sendFiber = (outbox: Outbox, waiter: Waiter, watch: FdWatch): Effect.Effect<void, ZcioError> => {
+export const sendFiber = (
+  sys: Sys,
+  outbox: Outbox,
+  waiter: Waiter,
+  watch: FdWatch,
+): Effect.Effect<void, ZcioError> => {
+  let notified = false;
+  watch.onError = () => {
+    notified = true;
+    outbox.wakeUp();
+  };
   const parked = Effect.callback<void>((resume) => {
     outbox.park(() => resume(Effect.void));
   });
@@ -22,14 +35,28 @@ export const sendFiber = (outbox: Outbox, waiter: Waiter, watch: FdWatch): Effec
     waiter.arm(watch, POLLOUT);
     return Effect.sync(() => waiter.disarm(watch, POLLOUT));
   });
+  const socketError = new Int32Array(1);
   return Effect.gen(function* () {
     const { queue, stats, backend } = outbox;
     for (;;) {
       // Aborted: the queue was dropped and every pending write failed; nothing is left to send, and
       // a POLLOUT interest left from a wait the abort cut short must not keep the waiter busy.
       if (outbox.error !== undefined) return waiter.disarm(watch, POLLOUT);
+      if (notified) {
+        notified = false;
+        const reaped = backend.reap(stats);
+        if (reaped < 0) return yield* Effect.fail(errnoError("recvmsg(MSG_ERRQUEUE)", reaped, backend.name));
+        if (reaped === 0) {
+          // POLLERR with no notification: the socket itself failed.
+          sys.getsockopt(watch.fd, SOL_SOCKET, SO_ERROR, new Uint8Array(socketError.buffer));
+          if (socketError[0] !== 0) return yield* Effect.fail(errnoError("send", -socketError[0], backend.name));
+        }
+        outbox.admitWaiting();
+      }
+      if (backend.inflight > 0) waiter.arm(watch, POLLERR);
+      else waiter.disarm(watch, POLLERR);
       if (!outbox.hasWork) {
-        if (outbox.closing) return;
+        if (outbox.closing && backend.inflight === 0) return;
         yield* parked;
         continue;
       }

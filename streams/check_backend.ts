@@ -8,7 +8,7 @@ import type { BackendChoice } from "./options.ts";
 
 /** Throws BACKEND_UNAVAILABLE for a backend that cannot serve the stream. */
 export const checkBackend = (backend: BackendChoice): void => {
-  if (backend === "auto" || backend === "copy") return;
+  if (backend !== "io_uring") return;
   throw new ZcioError({
     code: "BACKEND_UNAVAILABLE",
     backend,

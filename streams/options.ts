@@ -16,10 +16,14 @@ export interface TuningOptions {
   readonly backend?: BackendChoice;
   /** Bytes of small chunks that may wait in staging before write() waits; default 256 KiB. */
   readonly stagingBytes?: number;
-  /** Chunks below this size are copied into staging (and their write resolves at once); default 16 KiB. */
+  /** Chunks below this size (at least 1 KiB) are copied into staging, and their write resolves at once; default 16 KiB. */
   readonly stageBelow?: number;
   /** Largest single read (for UDP: largest datagram received whole); default 64 KiB. */
   readonly readSize?: number;
+  /** Zero-copy: after the kernel reports that it copied, bytes sent by copy before zero-copy is tried again; default 64 MiB. */
+  readonly reprobeBytes?: number;
+  /** Zero-copy: bytes of owned chunks queued and awaiting notification above which write() waits; default 16 MiB. */
+  readonly maxOwnedBytes?: number;
 }
 
 /** Options of `zcConnect`. */
@@ -72,7 +76,7 @@ export const connectionConfig = (
   options: TuningOptions | undefined,
   transport: unknown,
   ownsFd: boolean,
-): ConnectionConfig & { readonly backend: BackendChoice } => {
+): ConnectionConfig => {
   const o = options ?? {};
   if (typeof o !== "object") throw invalid("options must be an object");
   const backend = o.backend ?? "auto";
@@ -82,7 +86,10 @@ export const connectionConfig = (
   const t = transport ?? "tcp";
   if (t !== "tcp" && t !== "udp") throw invalid(`transport must be "tcp" or "udp"; got ${String(t)}`);
   const stagingBytes = size("stagingBytes", o.stagingBytes, 256 * 1024, 4096, 1 << 30);
-  const stageBelow = size("stageBelow", o.stageBelow, 16 * 1024, 0, stagingBytes);
+  // At least 1 KiB: Bun may move a smaller typed array's bytes, so only staged copies of them are sent.
+  const stageBelow = size("stageBelow", o.stageBelow, 16 * 1024, 1024, stagingBytes);
   const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
-  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize };
+  const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
+  const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize, reprobeBytes, maxOwnedBytes };
 };

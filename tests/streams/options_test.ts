@@ -12,7 +12,7 @@ const failure = (f: () => unknown): ZcioError => {
   throw new Error("expected a throw");
 };
 
-test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 KiB reads", () => {
+test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 KiB reads, 64 MiB re-probe, 16 MiB owned", () => {
   assertEquals(connectionConfig(undefined, undefined, true), {
     backend: "auto",
     transport: "tcp",
@@ -20,13 +20,24 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
     stagingBytes: 256 * 1024,
     stageBelow: 16 * 1024,
     readSize: 64 * 1024,
+    reprobeBytes: 64 * 1024 * 1024,
+    maxOwnedBytes: 16 * 1024 * 1024,
   });
   assertEquals(
-    connectionConfig({ backend: "copy", stagingBytes: 4096, stageBelow: 0, readSize: 1 }, "udp", false),
-    { backend: "copy", transport: "udp", ownsFd: false, stagingBytes: 4096, stageBelow: 0, readSize: 1 },
+    connectionConfig({ backend: "copy", stagingBytes: 4096, stageBelow: 1024, readSize: 1 }, "udp", false),
+    {
+      backend: "copy",
+      transport: "udp",
+      ownsFd: false,
+      stagingBytes: 4096,
+      stageBelow: 1024,
+      readSize: 1,
+      reprobeBytes: 64 * 1024 * 1024,
+      maxOwnedBytes: 16 * 1024 * 1024,
+    },
   );
   assertEquals(connectionConfig({ stagingBytes: 1 << 30, stageBelow: 1 << 30, readSize: 1 << 26 }, "tcp", true).stageBelow, 1 << 30);
-  // Backends the build cannot serve yet are still valid names: they fail later, with BACKEND_UNAVAILABLE.
+  // A backend the build cannot serve yet is still a valid name: it fails later, with BACKEND_UNAVAILABLE.
   assertEquals(connectionConfig({ backend: "io_uring" }, "tcp", true).backend, "io_uring");
   assertEquals(connectionConfig({ backend: "msg_zerocopy" }, "tcp", true).backend, "msg_zerocopy");
 });
@@ -45,6 +56,7 @@ test("options: every bad tuning value is INVALID_OPTION naming the option", () =
     [{ stagingBytes: "65536" }, "tcp", "stagingBytes"],
     [{ stagingBytes: NaN }, "tcp", "stagingBytes"],
     [{ stageBelow: -1 }, "tcp", "stageBelow"],
+    [{ stageBelow: 1023 }, "tcp", "stageBelow"], // smaller views may move in Bun: always staged
     [{ stageBelow: 300 * 1024 }, "tcp", "stageBelow"], // above the default staging size
     [{ stagingBytes: 8192, stageBelow: 8193 }, "tcp", "stageBelow"],
     [{ readSize: -1 }, "tcp", "readSize"],

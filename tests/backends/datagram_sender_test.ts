@@ -1,6 +1,6 @@
 /** The UDP copy backend over real loopback sockets: one datagram per segment, sendmmsg batches. */
 import { SUBMITTED, WOULD_BLOCK } from "../../backends/backend.ts";
-import { COPY_DATAGRAM_CONTROL_BYTES, CopyDatagram } from "../../backends/copy_datagram.ts";
+import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../../backends/datagram_sender.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { SO_RCVBUF, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../ffi/constants.ts";
@@ -14,11 +14,11 @@ const setup = (peerPort?: number) => {
   sys.setsockopt(rx.fd, SOL_SOCKET, SO_RCVBUF, int32(4 << 20));
   const tx = boundSocket(SOCK_DGRAM | SOCK_NONBLOCK);
   assertEquals(sys.connect(tx.fd, encodeSockaddr("127.0.0.1", peerPort ?? rx.port)!), 0);
-  const slab = Slab.map(sys, COPY_DATAGRAM_CONTROL_BYTES + (1 << 20));
+  const slab = Slab.map(sys, DATAGRAM_SENDER_CONTROL_BYTES + (1 << 20));
   const done: Uint8Array[] = [];
   const queue = new SendQueue(
-    slab.bytes.subarray(COPY_DATAGRAM_CONTROL_BYTES),
-    slab.addr + COPY_DATAGRAM_CONTROL_BYTES,
+    slab.bytes.subarray(DATAGRAM_SENDER_CONTROL_BYTES),
+    slab.addr + DATAGRAM_SENDER_CONTROL_BYTES,
     false,
     (v) => done.push(v),
   );
@@ -26,13 +26,13 @@ const setup = (peerPort?: number) => {
     queue,
     done,
     stats: new SendStats(),
-    backend: new CopyDatagram(sys, tx.fd, slab, 0),
+    backend: new DatagramSender(sys, tx.fd, slab, 0, undefined),
     rx: rx.fd,
     close: () => (sys.close(rx.fd), sys.close(tx.fd), slab.unmap()),
   };
 };
 
-test("copy_datagram: each segment is one datagram, 256 per sendmmsg, in order", () => {
+test("datagram_sender: each segment is one datagram, 256 per sendmmsg, in order", () => {
   const s = setup();
   const datagrams: Uint8Array[] = [];
   for (let i = 0; i < 300; i++) {
@@ -51,7 +51,7 @@ test("copy_datagram: each segment is one datagram, 256 per sendmmsg, in order", 
   s.close();
 });
 
-test("copy_datagram: a peer port that refuses does not stop sending", () => {
+test("datagram_sender: a peer port that refuses does not stop sending", () => {
   const closed = boundSocket(SOCK_DGRAM);
   sys.close(closed.fd);
   const s = setup(closed.port);

@@ -1,6 +1,6 @@
 /** The TCP copy backend over a real loopback pair: one sendmsg gathers many segments. */
 import { SUBMITTED, WOULD_BLOCK } from "../../backends/backend.ts";
-import { COPY_STREAM_CONTROL_BYTES, CopyStream } from "../../backends/copy_stream.ts";
+import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../../backends/stream_sender.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { Slab } from "../../ffi/slab.ts";
@@ -9,11 +9,11 @@ import { concat, drainFd, hashOf, randomBytes, rawTcpPair, sleep, sys } from "..
 
 const setup = (stagingBytes = 1 << 20) => {
   const { a, b } = rawTcpPair();
-  const slab = Slab.map(sys, COPY_STREAM_CONTROL_BYTES + stagingBytes);
+  const slab = Slab.map(sys, STREAM_SENDER_CONTROL_BYTES + stagingBytes);
   const done: Uint8Array[] = [];
   const queue = new SendQueue(
-    slab.bytes.subarray(COPY_STREAM_CONTROL_BYTES),
-    slab.addr + COPY_STREAM_CONTROL_BYTES,
+    slab.bytes.subarray(STREAM_SENDER_CONTROL_BYTES),
+    slab.addr + STREAM_SENDER_CONTROL_BYTES,
     true,
     (v) => done.push(v),
   );
@@ -21,13 +21,13 @@ const setup = (stagingBytes = 1 << 20) => {
     queue,
     done,
     stats: new SendStats(),
-    backend: new CopyStream(sys, a, slab, 0),
+    backend: new StreamSender(sys, a, slab, 0, undefined),
     b,
     close: () => (sys.close(a), sys.close(b), slab.unmap()),
   };
 };
 
-test("copy_stream: staged runs and borrowed views leave in one sendmsg, in order", () => {
+test("stream_sender: staged runs and borrowed views leave in one sendmsg, in order", () => {
   const s = setup();
   const parts: Uint8Array[] = [];
   for (let i = 0; i < 200; i++) {
@@ -48,7 +48,7 @@ test("copy_stream: staged runs and borrowed views leave in one sendmsg, in order
   s.close();
 });
 
-test("copy_stream: more than IOV_MAX segments take one sendmsg per 1024", () => {
+test("stream_sender: more than IOV_MAX segments take one sendmsg per 1024", () => {
   const s = setup();
   const parts: Uint8Array[] = [];
   for (let i = 0; i < 2500; i++) {
@@ -64,7 +64,7 @@ test("copy_stream: more than IOV_MAX segments take one sendmsg per 1024", () => 
   s.close();
 });
 
-test("copy_stream: a full socket is WOULD_BLOCK with exactly the sent bytes consumed", async () => {
+test("stream_sender: a full socket is WOULD_BLOCK with exactly the sent bytes consumed", async () => {
   const s = setup();
   const big = randomBytes(24 << 20, 1);
   s.queue.borrow(big);

@@ -1,0 +1,203 @@
+/**
+ * The msg_zerocopy backend's own part, the MSG_ZEROCOPY state of one socket: the u32 send counter, every buffer the kernel may still
+ * read (pinned until a notification range covers its send), the error-queue drain that releases
+ * them, and the decision to stop using zero-copy once the kernel reports that it copied anyway.
+ *
+ * Buffers sit in parallel arrays used as a ring in send-id order, so recording and releasing
+ * allocate nothing once the ring has grown to the peak number in flight. Ranges may arrive out of
+ * order; a buffer is let go only once it and every older one are covered, which is conservative.
+ *
+ * @module
+ */
+import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE } from "../ffi/constants.ts";
+import type { Slab } from "../ffi/slab.ts";
+import { MSGHDR_SIZE, setMsghdr } from "../ffi/structs.ts";
+import type { Ptr, Sys } from "../ffi/sys.ts";
+import {
+  decodeZerocopyNotification,
+  NOTIFICATION_CONTROL_BYTES,
+  type ZerocopyRange,
+} from "../ffi/zerocopy_notification.ts";
+import type { SendQueue } from "./send_queue.ts";
+import type { SendStats } from "./send_stats.ts";
+
+/** Control memory one tracker needs: a msghdr and the cmsg buffer for one notification. */
+export const MSG_ZEROCOPY_CONTROL_BYTES = MSGHDR_SIZE + 8 + NOTIFICATION_CONTROL_BYTES;
+
+/** Why a socket stops sending zero-copy when the kernel copies. */
+export const COPIED_REASON =
+  "msg_zerocopy: the kernel reported SO_EE_CODE_ZEROCOPY_COPIED (loopback, or a device without " +
+  "scatter-gather), so zero-copy only adds work; sending by copy";
+
+export class MsgZerocopy {
+  #ids = new Float64Array(16);
+  #bytes = new Float64Array(16);
+  #done = new Uint8Array(16);
+  #views: (Uint8Array | undefined)[] = new Array(16).fill(undefined);
+  #head = 0;
+  #count = 0;
+  #mask = 15;
+  #inflightBytes = 0;
+  /** The id the next successful zero-copy send takes (the kernel's per-socket u32 counter). */
+  #nextId = 0;
+  /** Bytes sent by copy since the last downgrade, toward the next re-probe. */
+  #sinceDowngrade = 0;
+  readonly #range: ZerocopyRange = { lo: 0, hi: 0, copied: false };
+  readonly #data: DataView;
+  readonly #msg: Ptr;
+  readonly #msgOffset: number;
+  readonly #controlOffset: number;
+  readonly #controlAddress: number;
+
+  /** Whether owned chunks go out with MSG_ZEROCOPY now (false after the kernel reported copies). */
+  enabled = true;
+
+  /**
+   * @param control `ZEROCOPY_TRACKER_CONTROL_BYTES` of mmap'd memory at `controlOffset`
+   * @param reprobeBytes after a downgrade, how many bytes go by copy before zero-copy is tried again
+   */
+  constructor(
+    private readonly sys: Sys,
+    private readonly fd: number,
+    control: Slab,
+    controlOffset: number,
+    private readonly reprobeBytes: number,
+  ) {
+    this.#data = control.data;
+    this.#msg = control.pointerAt(controlOffset);
+    this.#msgOffset = controlOffset;
+    this.#controlOffset = controlOffset + MSGHDR_SIZE + 8;
+    this.#controlAddress = control.addr + this.#controlOffset;
+  }
+
+  /** Buffers the kernel may still read. */
+  get inflight(): number {
+    return this.#count;
+  }
+
+  /** Bytes of those buffers. */
+  get inflightBytes(): number {
+    return this.#inflightBytes;
+  }
+
+  /**
+   * Records a zero-copy send that just succeeded with `sent` bytes from the front of `queue` (all
+   * owned segments): it takes the next send id, and every buffer it read stays pinned until a
+   * notification covers that id. Call before the queue consumes those bytes.
+   */
+  recordSend(queue: SendQueue, sent: number): void {
+    const id = this.#nextId;
+    this.#nextId = (this.#nextId + 1) >>> 0;
+    for (let i = 0; sent > 0; i++) {
+      const bytes = Math.min(queue.remaining(i), sent);
+      this.#record(id, queue.view(i)!, bytes);
+      sent -= bytes;
+    }
+  }
+
+  #record(id: number, view: Uint8Array, bytes: number): void {
+    if (this.#count === this.#mask + 1) this.#grow();
+    const s = (this.#head + this.#count) & this.#mask;
+    this.#ids[s] = id;
+    this.#bytes[s] = bytes;
+    this.#done[s] = 0;
+    this.#views[s] = view;
+    this.#count++;
+    this.#inflightBytes += bytes;
+  }
+
+  /** Counts bytes sent by copy while downgraded; re-enables zero-copy once `reprobeBytes` have gone. */
+  countCopied(bytes: number): void {
+    if (this.enabled) return;
+    this.#sinceDowngrade += bytes;
+    if (this.#sinceDowngrade >= this.reprobeBytes) {
+      this.#sinceDowngrade = 0;
+      this.enabled = true;
+    }
+  }
+
+  /**
+   * Reads every queued notification (never blocks) and releases what they cover. Returns the
+   * number of notifications read, or -errno if the error queue failed for another reason.
+   */
+  drain(stats: SendStats): number {
+    const d = this.#data, sys = this.sys;
+    let notifications = 0;
+    for (;;) {
+      setMsghdr(d, this.#msgOffset, 0, 0, 0, 0, this.#controlAddress, NOTIFICATION_CONTROL_BYTES);
+      const r = sys.recvmsg(this.fd, this.#msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+      if (r < 0) {
+        if (r === -EINTR) continue;
+        if (r === -EAGAIN) break;
+        return r;
+      }
+      const controlLength = d.getUint32(this.#msgOffset + 40, true);
+      if (!decodeZerocopyNotification(d, this.#controlOffset, controlLength, this.#range)) continue;
+      notifications++;
+      this.#complete(this.#range, stats);
+    }
+    if (notifications > 0) {
+      stats.notifications += notifications;
+      stats.notificationBatches++;
+      this.#releaseDone();
+    }
+    return notifications;
+  }
+
+  /** Lets every pinned buffer go without a notification: only for a process that is exiting. */
+  forget(): void {
+    while (this.#count > 0) this.#shift();
+  }
+
+  #complete(range: ZerocopyRange, stats: SendStats): void {
+    const span = (range.hi - range.lo) >>> 0;
+    let bytes = 0;
+    for (let i = 0; i < this.#count; i++) {
+      const s = (this.#head + i) & this.#mask;
+      if (this.#done[s] === 0 && ((this.#ids[s] - range.lo) >>> 0) <= span) {
+        this.#done[s] = 1;
+        bytes += this.#bytes[s];
+      }
+    }
+    if (range.copied) {
+      stats.copiedBytes += bytes;
+      if (this.enabled) {
+        this.enabled = false;
+        this.#sinceDowngrade = 0;
+        stats.downgrades++;
+        if (!stats.downgradeReasons.includes(COPIED_REASON)) stats.downgradeReasons.push(COPIED_REASON);
+      }
+    } else {
+      stats.zeroCopiedBytes += bytes;
+    }
+  }
+
+  #releaseDone(): void {
+    while (this.#count > 0 && this.#done[this.#head] === 1) this.#shift();
+  }
+
+  #shift(): void {
+    const s = this.#head;
+    this.#views[s] = undefined;
+    this.#inflightBytes -= this.#bytes[s];
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#count--;
+  }
+
+  #grow(): void {
+    const size = (this.#mask + 1) * 2;
+    const order = (i: number) => (this.#head + i) & this.#mask;
+    const ids = new Float64Array(size), bytes = new Float64Array(size), done = new Uint8Array(size);
+    const views = new Array<Uint8Array | undefined>(size).fill(undefined);
+    for (let i = 0; i < this.#count; i++) {
+      const s = order(i);
+      ids[i] = this.#ids[s];
+      bytes[i] = this.#bytes[s];
+      done[i] = this.#done[s];
+      views[i] = this.#views[s];
+    }
+    [this.#ids, this.#bytes, this.#done, this.#views] = [ids, bytes, done, views];
+    this.#head = 0;
+    this.#mask = size - 1;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The send path for byte streams (TCP), serving the copy and msg_zerocopy backends. Queued
+ * segments leave in runs, one `sendmsg` with an iovec array (up to IOV_MAX) per run: with a
+ * {@link MsgZerocopy} enabled, a run of owned segments goes with MSG_ZEROCOPY and each of its
+ * buffers stays pinned until the kernel's notification; everything else goes by copy. Runs leave
+ * one after another on the same socket, so bytes keep their order. A short send means the socket
+ * buffer is full, so the scheduler waits for POLLOUT instead of trying again at once.
+ *
+ * @module
+ */
+import { EAGAIN, EINTR, ENOBUFS, IOV_MAX, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_ZEROCOPY } from "../ffi/constants.ts";
+import type { Slab } from "../ffi/slab.ts";
+import { IOVEC_SIZE, MSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts";
+import type { Ptr, Sys } from "../ffi/sys.ts";
+import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import type { MsgZerocopy } from "./msg_zerocopy.ts";
+import { OWNED, type SendQueue } from "./send_queue.ts";
+import type { SendStats } from "./send_stats.ts";
+
+/** Control memory one {@link StreamSender} needs: a msghdr and IOV_MAX iovecs. */
+export const STREAM_SENDER_CONTROL_BYTES = MSGHDR_SIZE + 8 + IOV_MAX * IOVEC_SIZE;
+
+export class StreamSender implements Backend {
+  readonly #msg: Ptr;
+  readonly #msgOffset: number;
+  readonly #iovAddress: number;
+  readonly #data: DataView;
+  readonly #iovOffset: number;
+
+  /**
+   * @param control `STREAM_SENDER_CONTROL_BYTES` of mmap'd memory at `controlOffset`, for this sender only
+   * @param zerocopy the socket's MSG_ZEROCOPY state (SO_ZEROCOPY already set), or undefined for copy only
+   */
+  constructor(
+    private readonly sys: Sys,
+    private readonly fd: number,
+    control: Slab,
+    controlOffset: number,
+    readonly zerocopy: MsgZerocopy | undefined,
+  ) {
+    this.#data = control.data;
+    this.#msg = control.pointerAt(controlOffset);
+    this.#msgOffset = controlOffset;
+    this.#iovOffset = controlOffset + MSGHDR_SIZE + 8;
+    this.#iovAddress = control.addr + this.#iovOffset;
+  }
+
+  get name(): "copy" | "msg_zerocopy" {
+    return this.zerocopy === undefined ? "copy" : "msg_zerocopy";
+  }
+
+  get inflight(): number {
+    return this.zerocopy?.inflight ?? 0;
+  }
+
+  get inflightBytes(): number {
+    return this.zerocopy?.inflightBytes ?? 0;
+  }
+
+  reap(stats: SendStats): number {
+    return this.zerocopy?.drain(stats) ?? 0;
+  }
+
+  submit(queue: SendQueue, stats: SendStats): number {
+    const sys = this.sys, d = this.#data, zc = this.zerocopy;
+    let copyOnce = false;
+    for (;;) {
+      const segments = Math.min(queue.length, IOV_MAX);
+      if (segments === 0) return SUBMITTED;
+      const zerocopy = zc !== undefined && zc.enabled && !copyOnce && queue.kind(0) === OWNED;
+      let iovs = 0, total = 0;
+      for (; iovs < segments; iovs++) {
+        if (iovs > 0 && zerocopy !== (queue.kind(iovs) === OWNED)) break;
+        const address = queue.address(iovs, sys.addressOf);
+        if (address < 0) break;
+        const length = queue.remaining(iovs);
+        setIovec(d, this.#iovOffset + iovs * IOVEC_SIZE, address, length);
+        total += length;
+      }
+      if (iovs === 0) return INVALID_HEAD;
+      setMsghdr(d, this.#msgOffset, 0, 0, this.#iovAddress, iovs, 0, 0);
+      const flags = MSG_NOSIGNAL | MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0);
+      const sent = sys.sendmsg(this.fd, this.#msg, flags);
+      stats.syscalls++;
+      if (sent < 0) {
+        if (sent === -EINTR) continue;
+        if (sent === -EAGAIN) return WOULD_BLOCK;
+        if (sent === -ENOBUFS && zerocopy) {
+          // Option memory or RLIMIT_MEMLOCK is full of pinned sends: release what the kernel is done
+          // with and try again; if nothing was released, this run goes by copy.
+          stats.noBufferFallbacks++;
+          const pinned = zc!.inflight;
+          zc!.drain(stats);
+          copyOnce = zc!.inflight === pinned;
+          continue;
+        }
+        return sent;
+      }
+      copyOnce = false;
+      if (zerocopy) {
+        stats.bytes.msg_zerocopy += sent;
+        zc!.recordSend(queue, sent);
+      } else {
+        stats.bytes.copy += sent;
+        zc?.countCopied(sent);
+      }
+      queue.consume(sent);
+      if (sent < total) return WOULD_BLOCK;
+    }
+  }
+
+  close(): void {}
+}
