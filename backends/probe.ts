@@ -14,6 +14,9 @@ import {
   AF_INET,
   EFAULT,
   ENOPROTOOPT,
+  MSG_DONTWAIT,
+  MSG_ZEROCOPY,
+  SOCK_DGRAM,
   RLIMIT_MEMLOCK,
   SO_ZEROCOPY,
   SOCK_CLOEXEC,
@@ -24,7 +27,17 @@ import {
 import { errnoName } from "../ffi/errno_name.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import type { RuntimeName, Sys } from "../ffi/sys.ts";
-import { getU64 } from "../ffi/structs.ts";
+import { Slab } from "../ffi/slab.ts";
+import { encodeSockaddr } from "../ffi/sockaddr.ts";
+import {
+  CMSGHDR_SIZE,
+  cmsgAlign,
+  getU64,
+  setIovec,
+  setMsghdr,
+  setU64,
+  SOCKADDR_STORAGE_SIZE,
+} from "../ffi/structs.ts";
 import { readFileSync } from "node:fs";
 
 /** A capability and, when it is missing, why. */
@@ -40,6 +53,12 @@ export interface ProbeResult {
   readonly ioUring: Capability;
   /** SO_ZEROCOPY can be set on a TCP socket. */
   readonly msgZerocopy: Capability;
+  /**
+   * Whether sendmsg returns zero-copy notifications in an SCM_ZC_NOTIFICATION control message. The
+   * proposal (netdev, 2024) was never merged and its number now means SO_DEVMEM_LINEAR, so kernels
+   * answer EINVAL and zcio reads notifications from the socket error queue.
+   */
+  readonly scmZcNotification: Capability;
   /** RLIMIT_MEMLOCK soft limit in bytes (Infinity when unlimited): caps registered and zero-copy memory. */
   readonly memlockBytes: number;
   /** net.core.optmem_max in bytes, or undefined if unreadable: caps MSG_ZEROCOPY sends in flight. */
@@ -56,6 +75,7 @@ const run = (sys: Sys): ProbeResult => ({
   kernel: readText("/proc/sys/kernel/osrelease") ?? "unknown",
   ioUring: probeIoUring(sys),
   msgZerocopy: probeZerocopy(sys),
+  scmZcNotification: probeScmZcNotification(sys),
   memlockBytes: memlock(sys),
   optmemMax: Number(readText("/proc/sys/net/core/optmem_max") ?? NaN) || undefined,
 });
@@ -103,4 +123,55 @@ const memlock = (sys: Sys): number => {
   const d = new DataView(limit.buffer);
   if (d.getUint32(0, true) === 0xffffffff && d.getUint32(4, true) === 0xffffffff) return Infinity;
   return getU64(d, 0);
+};
+
+/** SCM_ZC_NOTIFICATION as proposed (v8): SOL_SOCKET cmsg type 78 carrying `struct zc_info`. */
+const SCM_ZC_NOTIFICATION = 78;
+/** `zc_info { u32 size; zc_info_elem arr[16] }`, 12 bytes per element. */
+const ZC_INFO_BYTES = 4 + 16 * 12;
+
+/**
+ * One MSG_ZEROCOPY datagram over loopback with the proposed cmsg attached. The kernel counts as
+ * supporting it only if it accepts the send and rewrites `size` (the number of elements it filled,
+ * at most the 16 offered); an EINVAL, or an acceptance that leaves the cmsg alone, means no.
+ */
+const probeScmZcNotification = (sys: Sys): Capability => {
+  const rx = sys.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const tx = sys.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  let slab: Slab | undefined;
+  try {
+    if (rx < 0 || tx < 0) return { available: false, reason: "no UDP socket to probe with" };
+    const any = encodeSockaddr("127.0.0.1", 0)!;
+    sys.bind(rx, any);
+    const bound = new Uint8Array(SOCKADDR_STORAGE_SIZE);
+    const length = sys.getsockname(rx, bound);
+    if (length < 0 || sys.connect(tx, bound.subarray(0, length)) < 0) {
+      return { available: false, reason: "no loopback UDP pair to probe with" };
+    }
+    if (sys.setsockopt(tx, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer)) < 0) {
+      return { available: false, reason: "SO_ZEROCOPY is unavailable" };
+    }
+    slab = Slab.map(sys, 4096);
+    const d = slab.data;
+    const payload = 1024, iov = 64, control = 128;
+    setIovec(d, iov, slab.addr + payload, 1);
+    setU64(d, control, CMSGHDR_SIZE + ZC_INFO_BYTES);
+    d.setInt32(control + 8, SOL_SOCKET, true);
+    d.setInt32(control + 12, SCM_ZC_NOTIFICATION, true);
+    d.setUint32(control + CMSGHDR_SIZE, 16, true);
+    setMsghdr(d, 0, 0, 0, slab.addr + iov, 1, slab.addr + control, cmsgAlign(CMSGHDR_SIZE + ZC_INFO_BYTES));
+    const r = sys.sendmsg(tx, slab.pointerAt(0), MSG_ZEROCOPY | MSG_DONTWAIT);
+    if (r < 0) {
+      return { available: false, reason: `sendmsg with SCM_ZC_NOTIFICATION failed with ${errnoName(-r)}; notifications come from the error queue` };
+    }
+    const filled = d.getUint32(control + CMSGHDR_SIZE, true);
+    if (filled > 15) {
+      return { available: false, reason: "the kernel accepted the cmsg but did not answer in it; notifications come from the error queue" };
+    }
+    return { available: true };
+  } finally {
+    slab?.unmap();
+    if (rx >= 0) sys.close(rx);
+    if (tx >= 0) sys.close(tx);
+  }
 };

@@ -129,6 +129,13 @@ export class Connection {
     });
   }
 
+  /** A buffer of `size` bytes zcio owns: writing it hands it over without a copy or transfer. */
+  lease(size: number): Uint8Array {
+    const view = new Uint8Array(size);
+    this.outbox.leases.add(view.buffer);
+    return view;
+  }
+
   /** Records a validated, non-empty chunk; see {@link Outbox.write}. */
   write(chunk: Uint8Array): Promise<void> | undefined {
     return this.outbox.write(chunk);

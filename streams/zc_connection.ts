@@ -47,14 +47,15 @@ export class ZcConnection {
   }
 
   /**
-   * A buffer of `size` bytes that zcio may send without copying it again. Write it (or a view of
-   * it) once; it belongs to zcio from then on.
+   * A buffer of `size` bytes in zcio-owned memory, which a zero-copy backend sends without copying
+   * or transferring it. Fill it, then write it (or a view of it) once: from then on it is zcio's,
+   * and it must not be touched or written again.
    */
   lease(size: number): Uint8Array {
     if (!Number.isInteger(size) || size <= 0 || size > 1 << 30) {
       throw new ZcioError({ code: "INVALID_OPTION", message: `lease size must be a whole number from 1 to 2^30; got ${size}` });
     }
-    return new Uint8Array(size);
+    return this.connection.lease(size);
   }
 
   /** Counters: bytes per backend, zero-copied vs copied, notifications, syscalls, waits, downgrades. */
