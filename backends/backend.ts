@@ -28,6 +28,15 @@ export interface Backend {
   readonly inflightBytes: number;
   /** Reads every notification available and releases what it covers; returns how many, or -errno. */
   reap(stats: SendStats): number;
+  /** Whether notifications come through the socket's error queue (POLLERR), so the scheduler watches it. */
+  readonly watchesErrorQueue: boolean;
+  /** Whether submitted work is still in the kernel's hands, so no new submission can start yet. */
+  readonly busy: boolean;
+  /**
+   * Runs `done` once the backend holds nothing the kernel may read (for backends that learn it
+   * without the error queue; the others run `done` at once when nothing is in flight).
+   */
+  whenIdle(done: () => void): void;
   /**
    * Hands the kernel as much of `queue` as it takes now. Returns {@link SUBMITTED},
    * {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno for a failure that ends the connection's

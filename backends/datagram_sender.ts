@@ -63,6 +63,17 @@ export class DatagramSender implements Backend {
     return this.zerocopy?.drain(stats) ?? 0;
   }
 
+  get watchesErrorQueue(): boolean {
+    return this.zerocopy !== undefined;
+  }
+
+  /** Sends finish within the syscall; zero-copy notifications are awaited through the error queue. */
+  readonly busy = false;
+
+  whenIdle(done: () => void): void {
+    done();
+  }
+
   submit(queue: SendQueue, stats: SendStats): number {
     const sys = this.sys, d = this.#data, zc = this.zerocopy;
     let copyOnce = false;

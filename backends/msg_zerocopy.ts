@@ -18,6 +18,7 @@ import {
   NOTIFICATION_CONTROL_BYTES,
   type ZerocopyRange,
 } from "../ffi/zerocopy_notification.ts";
+import { CopiedDowngrade } from "./copied_downgrade.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
@@ -40,8 +41,6 @@ export class MsgZerocopy {
   #inflightBytes = 0;
   /** The id the next successful zero-copy send takes (the kernel's per-socket u32 counter). */
   #nextId = 0;
-  /** Bytes sent by copy since the last downgrade, toward the next re-probe. */
-  #sinceDowngrade = 0;
   readonly #range: ZerocopyRange = { lo: 0, hi: 0, copied: false };
   readonly #data: DataView;
   readonly #msg: Ptr;
@@ -49,8 +48,7 @@ export class MsgZerocopy {
   readonly #controlOffset: number;
   readonly #controlAddress: number;
 
-  /** Whether owned chunks go out with MSG_ZEROCOPY now (false after the kernel reported copies). */
-  enabled = true;
+  readonly #downgrade: CopiedDowngrade;
 
   /**
    * @param control `ZEROCOPY_TRACKER_CONTROL_BYTES` of mmap'd memory at `controlOffset`
@@ -61,8 +59,9 @@ export class MsgZerocopy {
     private readonly fd: number,
     control: Slab,
     controlOffset: number,
-    private readonly reprobeBytes: number,
+    reprobeBytes: number,
   ) {
+    this.#downgrade = new CopiedDowngrade(COPIED_REASON, reprobeBytes);
     this.#data = control.data;
     this.#msg = control.pointerAt(controlOffset);
     this.#msgOffset = controlOffset;
@@ -106,14 +105,14 @@ export class MsgZerocopy {
     this.#inflightBytes += bytes;
   }
 
-  /** Counts bytes sent by copy while downgraded; re-enables zero-copy once `reprobeBytes` have gone. */
+  /** Whether owned chunks go out with MSG_ZEROCOPY now (false after the kernel reported copies). */
+  get enabled(): boolean {
+    return this.#downgrade.enabled;
+  }
+
+  /** Counts bytes sent by copy while downgraded, toward the next re-probe. */
   countCopied(bytes: number): void {
-    if (this.enabled) return;
-    this.#sinceDowngrade += bytes;
-    if (this.#sinceDowngrade >= this.reprobeBytes) {
-      this.#sinceDowngrade = 0;
-      this.enabled = true;
-    }
+    this.#downgrade.countCopied(bytes);
   }
 
   /**
@@ -159,17 +158,7 @@ export class MsgZerocopy {
         bytes += this.#bytes[s];
       }
     }
-    if (range.copied) {
-      stats.copiedBytes += bytes;
-      if (this.enabled) {
-        this.enabled = false;
-        this.#sinceDowngrade = 0;
-        stats.downgrades++;
-        if (!stats.downgradeReasons.includes(COPIED_REASON)) stats.downgradeReasons.push(COPIED_REASON);
-      }
-    } else {
-      stats.zeroCopiedBytes += bytes;
-    }
+    this.#downgrade.report(range.copied, bytes, stats);
   }
 
   #releaseDone(): void {

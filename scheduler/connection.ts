@@ -8,8 +8,10 @@
 import { Effect, Exit, Scope } from "effect";
 import type { Backend } from "../backends/backend.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
+import { IoUringSender } from "../backends/io_uring.ts";
 import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
+import { UringDispatcher } from "../backends/uring_dispatcher.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
 import { AF_INET6, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
@@ -66,6 +68,11 @@ export class Connection {
     private readonly watch: FdWatch,
     /** The largest chunk one write may carry: for UDP, the largest datagram of the address family. */
     readonly maxChunkBytes: number,
+    /**
+     * A buffer of `size` bytes zcio owns: writing it (this same view) hands it over without a copy
+     * or transfer. From registered memory on io_uring, where it waits while the pool is exhausted.
+     */
+    readonly lease: (size: number) => Promise<Uint8Array>,
   ) {
     this.#sendDone = new Promise((resolve) => (this.#markSendDone = resolve));
   }
@@ -87,14 +94,25 @@ export class Connection {
         try: () => Slab.map(sys, controlBytes + config.stagingBytes),
         catch: (e) => e as ZcioError,
       });
-      const zerocopy = config.backend === "msg_zerocopy"
-        ? enableZerocopy(sys, fd, stats)
-          ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
-          : undefined
+      // io_uring falls back to msg_zerocopy, and msg_zerocopy to copy, each with its reason in stats.
+      let uring: UringDispatcher | undefined;
+      if (config.backend === "io_uring") {
+        const shared = UringDispatcher.shared(sys, waiter);
+        if (shared.ok) uring = shared.dispatcher;
+        else downgrade(stats, `${shared.reason}; using msg_zerocopy`);
+      }
+      const zerocopy = uring === undefined && config.backend !== "copy" && config.backend !== "auto" &&
+          enableZerocopy(sys, fd, stats)
+        ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
         : undefined;
-      const backend: Backend = udp
+      const backend: Backend = uring !== undefined
+        ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes)
+        : udp
         ? new DatagramSender(sys, fd, slab, 0, zerocopy)
         : new StreamSender(sys, fd, slab, 0, zerocopy);
+      const plainLeases = new WeakSet<Uint8Array>();
+      const takeLease = (chunk: Uint8Array): boolean =>
+        uring?.leases?.handOver(chunk) || plainLeases.delete(chunk);
       const watch = waiter.watch(fd);
       const release = () => {
         backend.close();
@@ -115,9 +133,34 @@ export class Connection {
         !udp,
         (view) => outbox.borrowedDone(view),
       );
-      outbox = new Outbox(queue, stats, backend, config.stageBelow, zerocopy !== undefined, config.maxOwnedBytes);
+      outbox = new Outbox(
+        queue,
+        stats,
+        backend,
+        config.stageBelow,
+        zerocopy !== undefined || uring !== undefined,
+        config.maxOwnedBytes,
+        takeLease,
+      );
+      if (backend instanceof IoUringSender) backend.bind(queue, stats, () => outbox.wakeUp());
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
-      const connection = new Connection(fd, config, sys, scope, outbox, receiver, watch, maxChunkBytes(sys, fd, udp));
+      const lease = (size: number): Promise<Uint8Array> => {
+        if (uring?.leases?.fits(size)) return uring.leases.lease(size);
+        const view = new Uint8Array(size);
+        plainLeases.add(view);
+        return Promise.resolve(view);
+      };
+      const connection = new Connection(
+        fd,
+        config,
+        sys,
+        scope,
+        outbox,
+        receiver,
+        watch,
+        maxChunkBytes(sys, fd, udp),
+        lease,
+      );
       yield* Effect.forkIn(
         sendFiber(sys, outbox, waiter, watch).pipe(
           Effect.catchTag("ZcioError", (error) => Effect.sync(() => outbox.fail(error))),
@@ -127,13 +170,6 @@ export class Connection {
       );
       return connection;
     });
-  }
-
-  /** A buffer of `size` bytes zcio owns: writing it hands it over without a copy or transfer. */
-  lease(size: number): Uint8Array {
-    const view = new Uint8Array(size);
-    this.outbox.leases.add(view.buffer);
-    return view;
   }
 
   /** Records a validated, non-empty chunk; see {@link Outbox.write}. */
@@ -221,7 +257,11 @@ const SENDER_CONTROL_BYTES = Math.max(STREAM_SENDER_CONTROL_BYTES, DATAGRAM_SEND
 const enableZerocopy = (sys: Sys, fd: number, stats: SendStats): boolean => {
   const r = sys.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer));
   if (r === 0) return true;
-  stats.downgrades++;
-  stats.downgradeReasons.push(`msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}; sending by copy`);
+  downgrade(stats, `msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}; sending by copy`);
   return false;
+};
+
+const downgrade = (stats: SendStats, reason: string): void => {
+  stats.downgrades++;
+  stats.downgradeReasons.push(reason);
 };

@@ -31,8 +31,6 @@ export class Outbox {
   #resolve: (() => void) | undefined;
   #reject: ((e: unknown) => void) | undefined;
 
-  /** Buffers handed out by `lease()`: writing a view of one hands it over without a transfer. */
-  readonly leases = new WeakSet<ArrayBufferLike>();
   #ownedOver = false;
 
   constructor(
@@ -45,6 +43,8 @@ export class Outbox {
     readonly takesOwnership: boolean,
     /** Owned bytes queued and in flight above which write() waits. */
     readonly maxOwnedBytes: number,
+    /** Takes a chunk over if it is a lease (zcio memory already): true if it was. */
+    private readonly takeLease: (chunk: Uint8Array) => boolean,
   ) {}
 
   /**
@@ -79,8 +79,7 @@ export class Outbox {
         return undefined;
       }
       this.#waiting = chunk;
-    } else if (this.takesOwnership && (this.leases.has(chunk.buffer) || spansWholeBuffer(chunk))) {
-      this.queue.own(this.leases.has(chunk.buffer) ? chunk : takeOver(chunk));
+    } else if (this.takesOwnership && this.#own(chunk)) {
       // As below: an idle connection sends at once.
       if (this.#wake !== undefined) this.#submitNow();
       if (!this.#overOwnedLimit()) {
@@ -126,6 +125,14 @@ export class Outbox {
     }
   }
 
+  /** Queues a large chunk as owned if it can be: a lease as it is, a whole buffer transferred. */
+  #own(chunk: Uint8Array): boolean {
+    if (this.takeLease(chunk)) this.queue.own(chunk);
+    else if (spansWholeBuffer(chunk)) this.queue.own(takeOver(chunk));
+    else return false;
+    return true;
+  }
+
   #overOwnedLimit(): boolean {
     return this.queue.ownedBytes + this.backend.inflightBytes > this.maxOwnedBytes;
   }
@@ -157,7 +164,7 @@ export class Outbox {
 
   /** Parks the fiber: `wake` runs on the next write, close, failure or {@link wakeUp}. */
   park(wake: () => void): void {
-    if (this.hasWork || this.#error !== undefined) wake();
+    if ((this.hasWork && !this.backend.busy) || this.#error !== undefined) wake();
     else this.#wake = wake;
   }
 

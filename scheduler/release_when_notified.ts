@@ -25,19 +25,26 @@ export const releaseWhenNotified = (
   watch: FdWatch,
   release: () => void,
 ): void => {
-  backend.reap(stats);
-  if (backend.inflight === 0) return release();
+  if (backend.watchesErrorQueue) backend.reap(stats);
+  if (backend.inflight === 0 && !backend.busy) return release();
+  let released = false;
+  const releaseOnce = () => {
+    if (released) return;
+    released = true;
+    clearTimeout(timer);
+    release();
+  };
   const timer = setTimeout(() => {
     neverReleased.push(backend);
     waiter.disarm(watch, POLLERR);
-    release();
+    releaseOnce();
   }, GIVE_UP_MS);
   (timer as { unref?: () => void }).unref?.();
+  if (!backend.watchesErrorQueue) return backend.whenIdle(releaseOnce);
   watch.onError = () => {
     backend.reap(stats);
     if (backend.inflight > 0) return waiter.arm(watch, POLLERR);
-    clearTimeout(timer);
-    release();
+    releaseOnce();
   };
   waiter.arm(watch, POLLERR);
 };

@@ -1,7 +1,7 @@
 /**
  * The Effect program that sends for one connection, one batch per pass: it parks until the sink
- * has recorded something or the kernel has news, reads every zero-copy notification available in
- * one go, hands everything recorded to the backend in as few syscalls as it can, waits for POLLOUT
+ * has recorded something or the kernel has news (a notification, an io_uring completion), reads
+ * every error-queue notification available in one go, hands everything recorded to the backend in as few syscalls as it can, waits for POLLOUT
  * when the socket is full, and stops once the outbox is closed, empty, and the kernel has released
  * every buffer.
  *
@@ -51,12 +51,14 @@ export const sendFiber = (
           sys.getsockopt(watch.fd, SOL_SOCKET, SO_ERROR, new Uint8Array(socketError.buffer));
           if (socketError[0] !== 0) return yield* Effect.fail(errnoError("send", -socketError[0], backend.name));
         }
-        outbox.admitWaiting();
       }
-      if (backend.inflight > 0) waiter.arm(watch, POLLERR);
-      else waiter.disarm(watch, POLLERR);
-      if (!outbox.hasWork) {
-        if (outbox.closing && backend.inflight === 0) return;
+      outbox.admitWaiting();
+      if (backend.watchesErrorQueue) {
+        if (backend.inflight > 0) waiter.arm(watch, POLLERR);
+        else waiter.disarm(watch, POLLERR);
+      }
+      if (!outbox.hasWork || backend.busy) {
+        if (outbox.closing && !outbox.hasWork && backend.inflight === 0) return;
         yield* parked;
         continue;
       }

@@ -12,7 +12,6 @@
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { connectSocket } from "../scheduler/connect_socket.ts";
 import { zcRuntime } from "../scheduler/zc_runtime.ts";
-import { checkBackend } from "./check_backend.ts";
 import { checkHostname, checkPort, type ConnectOptions, connectionConfig } from "./options.ts";
 import { openConnection } from "./open_connection.ts";
 import { resolveAddress } from "./resolve_address.ts";
@@ -26,7 +25,6 @@ export const zcConnect = async (options: ConnectOptions): Promise<ZcConnection> 
   const hostname = checkHostname(options.hostname);
   const port = checkPort(options.port, false);
   const config = connectionConfig(options, options.transport, true);
-  checkBackend(config.backend);
   const address = await resolveAddress(hostname, port);
   const fd = await zcRuntime().runPromise(connectSocket(address, config.transport));
   return openConnection(fd, config);

@@ -47,13 +47,16 @@ export class ZcConnection {
   }
 
   /**
-   * A buffer of `size` bytes in zcio-owned memory, which a zero-copy backend sends without copying
-   * or transferring it. Fill it, then write it (or a view of it) once: from then on it is zcio's,
-   * and it must not be touched or written again.
+   * A buffer of `size` bytes in zcio-owned memory (for io_uring: registered with the ring), which a
+   * zero-copy backend sends without copying or transferring it. Fill it, then write this same view
+   * once: from then on it is zcio's and must not be touched or written again; it returns to the
+   * pool when the kernel's notification arrives. Waits while the registered pool is exhausted.
    */
-  lease(size: number): Uint8Array {
+  lease(size: number): Promise<Uint8Array> {
     if (!Number.isInteger(size) || size <= 0 || size > 1 << 30) {
-      throw new ZcioError({ code: "INVALID_OPTION", message: `lease size must be a whole number from 1 to 2^30; got ${size}` });
+      return Promise.reject(
+        new ZcioError({ code: "INVALID_OPTION", message: `lease size must be a whole number from 1 to 2^30; got ${size}` }),
+      );
     }
     return this.connection.lease(size);
   }

@@ -13,7 +13,6 @@
 import type { NetAddr } from "../ffi/sockaddr.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { Listener } from "../scheduler/listener.ts";
-import { checkBackend } from "./check_backend.ts";
 import { checkHostname, checkPort, connectionConfig, type ListenOptions } from "./options.ts";
 import { openConnection } from "./open_connection.ts";
 import { resolveAddress } from "./resolve_address.ts";
@@ -33,7 +32,6 @@ export class ZcListener implements AsyncIterable<ZcConnection> {
     const hostname = checkHostname(options.hostname ?? "127.0.0.1");
     const port = checkPort(options.port, true);
     const config = connectionConfig(options, "tcp", true);
-    checkBackend(config.backend);
     const backlog = options.backlog ?? 511;
     if (!Number.isInteger(backlog) || backlog < 1) {
       throw new ZcioError({ code: "INVALID_OPTION", message: `backlog must be a positive whole number; got ${String(backlog)}` });

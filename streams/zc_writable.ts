@@ -14,7 +14,6 @@ import { SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET } from "../ffi/constants.t
 import { loadSys } from "../ffi/load_sys.ts";
 import { errnoError, ZcioError } from "../ffi/zcio_error.ts";
 import { Connection } from "../scheduler/connection.ts";
-import { checkBackend } from "./check_backend.ts";
 import { ZcWritableStream } from "./connection_writable.ts";
 import { connectionConfig, type TuningOptions } from "./options.ts";
 
@@ -24,7 +23,6 @@ export const zcWritable = (fd: number, options?: TuningOptions): ZcWritableStrea
     throw new ZcioError({ code: "INVALID_OPTION", message: `fd must be an open file descriptor; got ${fd}` });
   }
   const base = connectionConfig(options, "tcp", false);
-  checkBackend(base.backend);
   return new ZcWritableStream(
     loadSys().then((sys) => {
       const type = new Int32Array(1);

@@ -39,7 +39,7 @@ const rig = (stagingBytes = 64 * 1024, stageBelow = 16 * 1024): Rig => {
     true,
     (view) => outbox.borrowedDone(view),
   );
-  outbox = new Outbox(queue, stats, backend, stageBelow, false, 16 * MiB);
+  outbox = new Outbox(queue, stats, backend, stageBelow, false, 16 * MiB, () => false);
   const received: Uint8Array[] = [];
   const buffer = new Uint8Array(4 * MiB);
   const drain = () => {

@@ -37,7 +37,6 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
     },
   );
   assertEquals(connectionConfig({ stagingBytes: 1 << 30, stageBelow: 1 << 30, readSize: 1 << 26 }, "tcp", true).stageBelow, 1 << 30);
-  // A backend the build cannot serve yet is still a valid name: it fails later, with BACKEND_UNAVAILABLE.
   assertEquals(connectionConfig({ backend: "io_uring" }, "tcp", true).backend, "io_uring");
   assertEquals(connectionConfig({ backend: "msg_zerocopy" }, "tcp", true).backend, "msg_zerocopy");
 });

@@ -67,36 +67,6 @@ test("zc_connect: invalid options reject with INVALID_OPTION before any socket i
   listener.close();
 });
 
-test("zc_connect: a backend this build lacks is BACKEND_UNAVAILABLE, before any socket is opened", async () => {
-  await warmUp();
-  const listener = rawListener();
-  const fds = openFds();
-  for (const backend of ["io_uring"] as const) {
-    const e = await rejection(zcConnect({ hostname: "127.0.0.1", port: listener.port, backend }));
-    assert(e instanceof ZcioError, `a ZcioError, got ${e}`);
-    assertEquals(e.code, "BACKEND_UNAVAILABLE");
-    assertEquals(e.backend, backend);
-  }
-  assertEquals(openFds(), fds);
-  assertEquals(listener.attempts(), 0);
-  listener.close();
-});
-
-for (const hostname of ["127.0.0.1", "::1"]) {
-  test(`zc_connect: a closed port on ${hostname} is ECONNREFUSED, and no fd is left behind`, async () => {
-    await warmUp();
-    const closed = boundSocket(SOCK_STREAM, hostname);
-    sys.close(closed.fd); // the port was free a moment ago and nothing listens on it now
-    const fds = openFds();
-    const e = await rejection(zcConnect({ hostname, port: closed.port }));
-    assert(e instanceof ZcioError, `a ZcioError, got ${e}`);
-    assertEquals(e.code, "ECONNREFUSED");
-    assertEquals(e.errno, 111);
-    assert(e.message.includes("ECONNREFUSED"), e.message);
-    assertEquals(openFds(), fds);
-  });
-}
-
 test("zc_connect: TCP over IPv6 ::1 carries bytes intact both ways", async () => {
   const listener = await zcListen({ hostname: "::1", port: 0 });
   assertEquals(listener.addr.family, "IPv6");

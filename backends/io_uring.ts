@@ -1,0 +1,223 @@
+/**
+ * The io_uring backend of one connection, on the thread's shared ring ({@link UringDispatcher}).
+ *
+ * A pass turns the queued segments into one chain of linked requests (IOSQE_IO_LINK, MSG_WAITALL):
+ * owned segments go as SEND_ZC with REPORT_USAGE (from registered memory with FIXED_BUF when they
+ * are leases), staged and borrowed ones as plain SEND. Linked requests run one after another, so
+ * bytes keep their order on a stream even with many requests in flight; a chain that breaks (a
+ * short send, an error) cancels the rest, which go again in the next chain. Only one chain per
+ * connection is in flight at a time.
+ *
+ * Completion is decided on IORING_CQE_F_MORE, never on the result: a failed SEND_ZC can still have
+ * a notification coming, and its buffer stays pinned until it does. A notification whose result
+ * has the ZC_COPIED bit makes the connection send by copy (and re-probe later); ENOMEM in a CQE
+ * (RLIMIT_MEMLOCK for unregistered memory) sends that chunk again by copy.
+ *
+ * @module
+ */
+import {
+  ECANCELED,
+  EAGAIN,
+  EINTR,
+  ENOMEM,
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_SEND_ZC_REPORT_USAGE,
+  IOSQE_IO_LINK,
+  MSG_NOSIGNAL,
+  MSG_WAITALL,
+} from "../ffi/constants.ts";
+import type { Sys } from "../ffi/sys.ts";
+import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { CopiedDowngrade } from "./copied_downgrade.ts";
+import { OWNED, type SendQueue } from "./send_queue.ts";
+import type { SendStats } from "./send_stats.ts";
+import type { UringClient, UringDispatcher } from "./uring_dispatcher.ts";
+
+/** Requests one chain holds at most. */
+const MAX_CHAIN = 64;
+
+/** Why an io_uring socket sends by copy after the kernel reported copies. */
+export const URING_COPIED_REASON =
+  "io_uring: SEND_ZC notifications report IORING_NOTIF_USAGE_ZC_COPIED (loopback, or a device " +
+  "without scatter-gather), so zero-copy only adds work; sending by copy through the ring";
+
+const COPY = 0, ZEROCOPY = 1;
+
+export class IoUringSender implements Backend, UringClient {
+  readonly name = "io_uring" as const;
+  readonly #id: number;
+  readonly #downgrade: CopiedDowngrade;
+  // Request slots, reused through a free list.
+  #kinds = new Uint8Array(MAX_CHAIN * 2);
+  #bytes = new Float64Array(MAX_CHAIN * 2);
+  #views: (Uint8Array | undefined)[] = new Array(MAX_CHAIN * 2).fill(undefined);
+  #free: number[] = Array.from({ length: MAX_CHAIN * 2 }, (_, i) => MAX_CHAIN * 2 - 1 - i);
+  #chain = 0;
+  #notifications = 0;
+  #notificationBytes = 0;
+  #error = 0;
+  #copyHead = false;
+  #queue: SendQueue | undefined;
+  #stats: SendStats | undefined;
+  #wake: () => void = () => {};
+  #onIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly sys: Sys,
+    private readonly fd: number,
+    private readonly datagrams: boolean,
+    private readonly dispatcher: UringDispatcher,
+    reprobeBytes: number,
+  ) {
+    this.#id = dispatcher.attach(this);
+    this.#downgrade = new CopiedDowngrade(URING_COPIED_REASON, reprobeBytes);
+  }
+
+  /** Connects the sender to its connection's queue and stats, and to the wake of its fiber. */
+  bind(queue: SendQueue, stats: SendStats, wake: () => void): void {
+    this.#queue = queue;
+    this.#stats = stats;
+    this.#wake = wake;
+  }
+
+  get busy(): boolean {
+    return this.#chain > 0;
+  }
+
+  get inflight(): number {
+    return this.#notifications;
+  }
+
+  get inflightBytes(): number {
+    return this.#notificationBytes;
+  }
+
+  readonly watchesErrorQueue = false;
+
+  reap(): number {
+    return 0;
+  }
+
+  /** Runs `done` once no request of this connection is left in the ring. */
+  whenIdle(done: () => void): void {
+    if (this.#chain === 0 && this.#notifications === 0) return done();
+    this.#onIdle = done;
+  }
+
+  submit(queue: SendQueue, stats: SendStats): number {
+    if (this.#error !== 0) return this.#error;
+    if (this.#chain > 0) return SUBMITTED;
+    const sys = this.sys, ring = this.dispatcher.ring;
+    let n = 0;
+    const wanted = Math.min(queue.length, MAX_CHAIN);
+    while (n < wanted && queue.address(n, sys.addressOf) >= 0) n++;
+    if (n === 0) return queue.length === 0 ? SUBMITTED : INVALID_HEAD;
+    n = this.dispatcher.reserve(n);
+    if (n === 0) {
+      this.dispatcher.submitted(0);
+      return WOULD_BLOCK;
+    }
+    const leases = this.dispatcher.leases;
+    const registered = leases?.buffers.bytes.buffer;
+    for (let i = 0; i < n; i++) {
+      const slot = this.#free.length > 0 ? this.#free.pop()! : this.#grow();
+      const address = queue.address(i, sys.addressOf), length = queue.remaining(i);
+      const sqe = ring.getSqe();
+      const userData = this.dispatcher.userData(this.#id, slot);
+      const zerocopy = queue.kind(i) === OWNED && this.#downgrade.enabled && !(i === 0 && this.#copyHead);
+      if (zerocopy) {
+        const view = queue.view(i)!;
+        if (view.buffer === registered) {
+          ring.prepSendZcFixed(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData, leases!.buffers.bufIndex);
+        } else {
+          ring.prepSendZc(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData);
+        }
+        this.#views[slot] = view;
+      } else {
+        ring.prepSend(sqe, this.fd, address, length, MSG_WAITALL | MSG_NOSIGNAL, userData);
+        // A lease sent by copy is done with once its send completes; keep it to return it then.
+        const view = queue.kind(i) === OWNED ? queue.view(i) : undefined;
+        this.#views[slot] = view !== undefined && view.buffer === registered ? view : undefined;
+      }
+      this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
+      this.#bytes[slot] = length;
+      if (i < n - 1) ring.setSqeFlags(sqe, IOSQE_IO_LINK);
+    }
+    this.#copyHead = false;
+    this.#chain = n;
+    stats.syscalls++;
+    this.dispatcher.submitted(n);
+    return SUBMITTED;
+  }
+
+  complete(slot: number, res: number, flags: number): void {
+    const queue = this.#queue!, stats = this.#stats!;
+    if ((flags & IORING_CQE_F_NOTIF) !== 0) {
+      stats.notifications++;
+      this.#downgrade.report(res < 0, this.#bytes[slot], stats);
+      this.#notifications--;
+      this.#notificationBytes -= this.#bytes[slot];
+      this.#finish(slot);
+      if (this.#notifications === 0) stats.notificationBatches++;
+      return;
+    }
+    this.#chain--;
+    const zerocopy = this.#kinds[slot] === ZEROCOPY;
+    if (res >= 0) {
+      stats.bytes.io_uring += res;
+      if (!zerocopy) this.#downgrade.countCopied(res);
+      if (this.datagrams) queue.consumeSegment();
+      else queue.consume(res);
+    } else if (res === -ENOMEM && zerocopy) {
+      // Pinning unregistered memory went over RLIMIT_MEMLOCK: this chunk goes again, by copy.
+      stats.noBufferFallbacks++;
+      this.#copyHead = true;
+    } else if (res !== -ECANCELED && res !== -EINTR && res !== -EAGAIN && this.#error === 0) {
+      this.#error = res;
+    }
+    if ((flags & IORING_CQE_F_MORE) !== 0) {
+      // The buffer stays pinned: the kernel may read it until the notification.
+      this.#notifications++;
+      this.#notificationBytes += this.#bytes[slot];
+    } else {
+      this.#finish(slot);
+    }
+    if (this.#chain === 0) this.#wake();
+  }
+
+  #finish(slot: number): void {
+    const view = this.#views[slot];
+    const leases = this.dispatcher.leases;
+    if (view !== undefined && view.buffer === leases?.buffers.bytes.buffer) leases.release(view);
+    this.#views[slot] = undefined;
+    this.#free.push(slot);
+    this.dispatcher.finished();
+    if (this.#onIdle !== undefined && this.#chain === 0 && this.#notifications === 0) {
+      const done = this.#onIdle;
+      this.#onIdle = undefined;
+      done();
+    }
+  }
+
+  /** Doubles the slot table (notifications outstanding from earlier chains hold slots); returns a free slot. */
+  #grow(): number {
+    const size = this.#kinds.length;
+    const kinds = new Uint8Array(size * 2), bytes = new Float64Array(size * 2);
+    kinds.set(this.#kinds);
+    bytes.set(this.#bytes);
+    this.#kinds = kinds;
+    this.#bytes = bytes;
+    for (let i = size * 2 - 1; i > size; i--) {
+      this.#views[i] = undefined;
+      this.#free.push(i);
+    }
+    this.#views[size] = undefined;
+    return size;
+  }
+
+  /** Leaves the ring once no request is left in it (a late CQE must never reach another connection). */
+  close(): void {
+    this.whenIdle(() => this.dispatcher.detach(this.#id));
+  }
+}
