@@ -39,6 +39,10 @@ import {
   SOCKADDR_STORAGE_SIZE,
 } from "../ffi/structs.ts";
 import { readFileSync } from "node:fs";
+import { probeOps } from "../ffi/io_uring/probe_ops.ts";
+import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
+import { Ring } from "../ffi/io_uring/ring.ts";
+import { LEASE_POOL_BYTES, RING_ENTRIES } from "./uring_dispatcher.ts";
 
 /** A capability and, when it is missing, why. */
 export interface Capability {
@@ -51,6 +55,17 @@ export interface ProbeResult {
   readonly kernel: string;
   /** io_uring_setup works in this process. */
   readonly ioUring: Capability;
+  /** The ops the io_uring backend uses: SEND_ZC, SENDMSG_ZC, SEND, and SEND_ZC_REPORT_USAGE (checked live). */
+  readonly ioUringOps: {
+    readonly sendZc: boolean;
+    readonly sendmsgZc: boolean;
+    readonly send: boolean;
+    readonly reportUsage: boolean;
+  };
+  /** How the thread's shared ring was set up (flags granted), or why there is none. */
+  readonly ioUringRing: Capability & { readonly setup?: string };
+  /** Registered-buffer leases (IORING_REGISTER_BUFFERS under RLIMIT_MEMLOCK), or why not. */
+  readonly registeredBuffers: Capability;
   /** SO_ZEROCOPY can be set on a TCP socket. */
   readonly msgZerocopy: Capability;
   /**
@@ -70,15 +85,28 @@ let cached: Promise<ProbeResult> | undefined;
 /** Probes once per process and returns the same answer after. */
 export const probe = (): Promise<ProbeResult> => (cached ??= loadSys().then(run));
 
-const run = (sys: Sys): ProbeResult => ({
+const run = (sys: Sys): ProbeResult => {
+  const ioUring = probeIoUring(sys);
+  const ops = ioUring.available ? probeOps(sys) : undefined;
+  const ring = ioUring.available ? probeRing(sys) : { ring: { available: false, reason: ioUring.reason }, buffers: { available: false, reason: ioUring.reason } };
+  return {
   runtime: sys.runtime,
   kernel: readText("/proc/sys/kernel/osrelease") ?? "unknown",
-  ioUring: probeIoUring(sys),
+  ioUring,
+  ioUringOps: {
+    sendZc: ops?.sendZc ?? false,
+    sendmsgZc: ops?.sendmsgZc ?? false,
+    send: ops?.send ?? false,
+    reportUsage: ops?.reportUsage ?? false,
+  },
+  ioUringRing: ring.ring,
+  registeredBuffers: ring.buffers,
   msgZerocopy: probeZerocopy(sys),
   scmZcNotification: probeScmZcNotification(sys),
   memlockBytes: memlock(sys),
   optmemMax: Number(readText("/proc/sys/net/core/optmem_max") ?? NaN) || undefined,
-});
+  };
+};
 
 const readText = (path: string): string | undefined => {
   try {
@@ -173,5 +201,21 @@ const probeScmZcNotification = (sys: Sys): Capability => {
     slab?.unmap();
     if (rx >= 0) sys.close(rx);
     if (tx >= 0) sys.close(tx);
+  }
+};
+
+/** A ring made the way the io_uring backend makes its own, with the lease pool registered on it. */
+const probeRing = (sys: Sys): { ring: Capability & { setup?: string }; buffers: Capability } => {
+  const setup = Ring.setup(sys, RING_ENTRIES);
+  if (!setup.ok) return { ring: { available: false, reason: setup.reason }, buffers: { available: false, reason: setup.reason } };
+  try {
+    const registration = RegisteredBuffers.register(sys, setup.ring, LEASE_POOL_BYTES);
+    if (registration.ok) registration.buffers.close();
+    return {
+      ring: { available: true, setup: setup.report },
+      buffers: registration.ok ? { available: true } : { available: false, reason: registration.reason },
+    };
+  } finally {
+    setup.ring.close();
   }
 };

@@ -20,9 +20,9 @@ import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 import { RegisteredLeases } from "./registered_leases.ts";
 
 /** SQEs in the ring; a connection's chain is at most a quarter of it. */
-const RING_ENTRIES = 256;
+export const RING_ENTRIES = 256;
 /** Registered memory for leases. */
-const LEASE_POOL_BYTES = 8 << 20;
+export const LEASE_POOL_BYTES = 8 << 20;
 const TWO_32 = 4294967296;
 
 /** What a connection's io_uring sender gets told. */
