@@ -66,6 +66,18 @@ export class Outbox {
   }
 
   /**
+   * Copies a small chunk into staging if that completes its write at once; false (nothing changed)
+   * when the chunk is not small, staging is full, or sending has ended.
+   */
+  stageNow(chunk: Uint8Array): boolean {
+    if (chunk.byteLength >= this.stageBelow || this.#error !== undefined || this.#closing) return false;
+    if (!this.queue.stage(chunk)) return false;
+    this.stats.chunks++;
+    this.#kick();
+    return true;
+  }
+
+  /**
    * Records a validated, non-empty chunk. Returns undefined when the write is complete, or the
    * promise that settles when it is.
    */

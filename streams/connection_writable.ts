@@ -18,6 +18,11 @@ import { validateChunk } from "./validate_chunk.ts";
 export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #isClosed: () => boolean;
   readonly #tooLarge: (chunk: Uint8Array) => ZcioError | undefined;
+  readonly #connection: () => Connection | undefined;
+
+  get #conn(): Connection | undefined {
+    return this.#connection();
+  }
 
   /**
    * @param connection the connection, or its opening
@@ -49,6 +54,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
       },
     });
     this.#isClosed = () => conn?.writeClosed ?? false;
+    this.#connection = () => conn;
     this.#tooLarge = (chunk) =>
       conn !== undefined && chunk.byteLength > conn.maxChunkBytes
         ? new ZcioError({
@@ -59,16 +65,33 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
   }
 
   override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return new CheckingWriter(super.getWriter(), this.#isClosed, this.#tooLarge);
+    return new CheckingWriter(super.getWriter(), this.#isClosed, this.#tooLarge, this.#stageNow);
   }
+
+  readonly #stageNow = (chunk: Uint8Array): boolean => this.#conn?.outbox.stageNow(chunk) ?? false;
 }
 
-/** A writer that rejects a bad chunk, or any chunk after close, itself, leaving the stream as it was. */
+/** What every fast-path write returns: one settled promise, not a new one per chunk. */
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * A writer that rejects a bad chunk, or any chunk after close, itself, leaving the stream as it
+ * was. While no write of its own is pending in the stream, a small chunk goes straight into the
+ * connection's staging (order is kept: nothing is queued ahead of it), skipping the stream's
+ * per-chunk queue steps; everything else goes through the stream.
+ */
 class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
+  #pending = 0;
+  #ended = false;
+  readonly #settled = () => {
+    this.#pending--;
+  };
+
   constructor(
     private readonly inner: WritableStreamDefaultWriter<Uint8Array>,
     private readonly isClosed: () => boolean,
     private readonly tooLarge: (chunk: Uint8Array) => ZcioError | undefined,
+    private readonly stageNow: (chunk: Uint8Array) => boolean,
   ) {}
   get closed(): Promise<undefined> {
     return this.inner.closed as Promise<undefined>;
@@ -80,9 +103,11 @@ class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
     return this.inner.ready as Promise<undefined>;
   }
   abort(reason?: unknown): Promise<undefined> {
+    this.#ended = true;
     return this.inner.abort(reason) as Promise<undefined>;
   }
   close(): Promise<undefined> {
+    this.#ended = true;
     return this.inner.close() as Promise<undefined>;
   }
   releaseLock(): void {
@@ -91,6 +116,11 @@ class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
   write(chunk?: Uint8Array): Promise<void> {
     if (this.isClosed()) return Promise.reject(closedError());
     const error = validateChunk(chunk) ?? this.tooLarge(chunk!);
-    return error === undefined ? this.inner.write(chunk) : Promise.reject(error);
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#pending === 0 && !this.#ended && chunk!.byteLength > 0 && this.stageNow(chunk!)) return DONE;
+    this.#pending++;
+    const written = this.inner.write(chunk);
+    written.then(this.#settled, this.#settled);
+    return written;
   }
 }
