@@ -50,6 +50,8 @@ const epollEventBytes = new Uint8Array(epollEvent.buffer);
 const pollfd = new Int32Array(2);
 const pollfdBytes = new Uint8Array(pollfd.buffer);
 const ZERO = 0n;
+/** Base address of every buffer whose address was taken (V8 never moves an ArrayBuffer's bytes). */
+const bufferAddresses = new WeakMap<ArrayBufferLike, number>();
 const POLLIN = 1;
 
 const check = (r: number): number => (r < 0 ? -errno[0] : r);
@@ -112,8 +114,17 @@ export const denoSys: Sys = {
   memory: (addr, length) =>
     Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(addr))!, length),
   pointer: (addr) => BigInt(addr) as unknown as Ptr,
-  // memset(view, 0, 0) returns its first argument: the view's address, with no pointer object made.
-  addressOf: (view) => Number(c.memset(view, 0, ZERO)),
+  addressOf: (view) => {
+    // Once per buffer: memset(buffer, 0, 0) returns its first argument, the buffer's address, with
+    // no pointer object made; the view's address is that plus its offset, a plain number.
+    const buffer = view.buffer;
+    let base = bufferAddresses.get(buffer);
+    if (base === undefined) {
+      base = Number(c.memset(new Uint8Array(buffer, 0, 0), 0, ZERO));
+      bufferAddresses.set(buffer, base);
+    }
+    return base + view.byteOffset;
+  },
   waitReadable: async (fd) => {
     pollfd[0] = fd;
     pollfd[1] = POLLIN;
