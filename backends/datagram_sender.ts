@@ -13,7 +13,7 @@ import { IOVEC_SIZE, MMSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts
 import type { Ptr, Sys } from "../ffi/sys.ts";
 import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
-import { OWNED, type SendQueue } from "./send_queue.ts";
+import { OWNED, ROUTE_COPY, type SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
 /** Datagrams one sendmmsg carries at most. */
@@ -74,16 +74,22 @@ export class DatagramSender implements Backend {
     done();
   }
 
-  submit(queue: SendQueue, stats: SendStats): number {
+  /**
+   * Sends the oldest `limit` segments at most (all of them by default): `auto` hands this sender
+   * runs of the routes it serves.
+   */
+  submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
     const sys = this.sys, d = this.#data, zc = this.zerocopy;
+    // Segments past this many from the end are not this call's.
+    const leave = Math.max(0, queue.length - limit);
     let copyOnce = false;
     for (;;) {
-      const segments = Math.min(queue.length, BATCH);
-      if (segments === 0) return SUBMITTED;
-      const zerocopy = zc !== undefined && zc.enabled && !copyOnce && queue.kind(0) === OWNED;
+      const segments = Math.min(queue.length - leave, BATCH);
+      if (segments <= 0) return SUBMITTED;
+      const zerocopy = zc !== undefined && zc.enabled && !copyOnce && zerocopyRoute(queue, 0);
       let messages = 0;
       for (; messages < segments; messages++) {
-        if (messages > 0 && zerocopy !== (queue.kind(messages) === OWNED)) break;
+        if (messages > 0 && zerocopy !== zerocopyRoute(queue, messages)) break;
         const address = queue.address(messages, sys.addressOf);
         if (address < 0) break;
         const iov = this.#iovOffset + messages * IOVEC_SIZE;
@@ -126,3 +132,7 @@ export class DatagramSender implements Backend {
 
   close(): void {}
 }
+
+/** Whether the `i`-th segment is one to send with MSG_ZEROCOPY: owned, and not routed to copy. */
+const zerocopyRoute = (queue: SendQueue, i: number): boolean =>
+  queue.kind(i) === OWNED && queue.route(i) !== ROUTE_COPY;

@@ -9,15 +9,21 @@
  * connection is in flight at a time.
  *
  * Completion is decided on IORING_CQE_F_MORE, never on the result: a failed SEND_ZC can still have
- * a notification coming, and its buffer stays pinned until it does. A notification whose result
- * has the ZC_COPIED bit makes the connection send by copy (and re-probe later); ENOMEM in a CQE
- * (RLIMIT_MEMLOCK for unregistered memory) sends that chunk again by copy.
+ * a notification coming, and its buffer stays pinned until it does. One exception, seen on 6.18: a
+ * SEND_ZC cancelled because an earlier request of its chain failed completes without F_MORE and is
+ * notified all the same, so every SEND_ZC past the kernel's prep waits for its notification. A
+ * notification whose result has the ZC_COPIED bit makes the connection send by copy (and re-probe
+ * later), unless its request sent nothing (cancelled and refused ones report ZC_COPIED too). ENOMEM
+ * in a CQE (RLIMIT_MEMLOCK for unregistered memory, charged at submission, where a refusal fails
+ * the whole chain) makes the next chain send unregistered memory by copy. A lease returns to the
+ * pool only once all of it was sent and its last request is over.
  *
  * @module
  */
 import {
   ECANCELED,
   EAGAIN,
+  EINVAL,
   EINTR,
   ENOMEM,
   IORING_CQE_F_MORE,
@@ -42,7 +48,8 @@ export const URING_COPIED_REASON =
   "io_uring: SEND_ZC notifications report IORING_NOTIF_USAGE_ZC_COPIED (loopback, or a device " +
   "without scatter-gather), so zero-copy only adds work; sending by copy through the ring";
 
-const COPY = 0, ZEROCOPY = 1;
+/** Slot states: a SEND; a SEND_ZC before its first CQE; a SEND_ZC whose notification is due. */
+const COPY = 0, ZEROCOPY = 1, NOTIF_DUE = 2;
 
 export class IoUringSender implements Backend, UringClient {
   readonly name = "io_uring" as const;
@@ -52,12 +59,17 @@ export class IoUringSender implements Backend, UringClient {
   #kinds = new Uint8Array(MAX_CHAIN * 2);
   #bytes = new Float64Array(MAX_CHAIN * 2);
   #views: (Uint8Array | undefined)[] = new Array(MAX_CHAIN * 2).fill(undefined);
+  // Leases in requests (how many requests hold each), and those whose bytes have all been sent: a
+  // lease returns to the pool when both hold, never while it is still queued to go again.
+  readonly #leaseRefs = new Map<Uint8Array, number>();
+  readonly #leasesSent = new Set<Uint8Array>();
   #free: number[] = Array.from({ length: MAX_CHAIN * 2 }, (_, i) => MAX_CHAIN * 2 - 1 - i);
   #chain = 0;
   #notifications = 0;
   #notificationBytes = 0;
   #error = 0;
-  #copyHead = false;
+  /** The last chain hit ENOMEM: the next one sends unregistered owned memory by copy. */
+  #copyUnregistered = false;
   #queue: SendQueue | undefined;
   #stats: SendStats | undefined;
   #wake: () => void = () => {};
@@ -85,6 +97,11 @@ export class IoUringSender implements Backend, UringClient {
     return this.#chain > 0;
   }
 
+  /** What the kernel has reported for this socket's SEND_ZC requests (`auto` routes by it). */
+  get downgrade(): CopiedDowngrade {
+    return this.#downgrade;
+  }
+
   get inflight(): number {
     return this.#notifications;
   }
@@ -105,12 +122,13 @@ export class IoUringSender implements Backend, UringClient {
     this.#onIdle = done;
   }
 
-  submit(queue: SendQueue, stats: SendStats): number {
+  /** Chains the oldest `limit` segments at most (all of them by default; `auto` hands it runs). */
+  submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
     if (this.#error !== 0) return this.#error;
     if (this.#chain > 0) return SUBMITTED;
     const sys = this.sys, ring = this.dispatcher.ring;
     let n = 0;
-    const wanted = Math.min(queue.length, MAX_CHAIN);
+    const wanted = Math.min(queue.length, MAX_CHAIN, limit);
     while (n < wanted && queue.address(n, sys.addressOf) >= 0) n++;
     if (n === 0) return queue.length === 0 ? SUBMITTED : INVALID_HEAD;
     n = this.dispatcher.reserve(n);
@@ -125,7 +143,14 @@ export class IoUringSender implements Backend, UringClient {
       const address = queue.address(i, sys.addressOf), length = queue.remaining(i);
       const sqe = ring.getSqe();
       const userData = this.dispatcher.userData(this.#id, slot);
-      const zerocopy = queue.kind(i) === OWNED && this.#downgrade.enabled && !(i === 0 && this.#copyHead);
+      const owned = queue.kind(i) === OWNED ? queue.view(i) : undefined;
+      // The kernel charges unregistered memory at submission, and a request refused there fails its
+      // whole chain (even requests before it): after an ENOMEM, one chain goes without it.
+      const zerocopy = owned !== undefined && this.#downgrade.enabled &&
+        !(this.#copyUnregistered && owned.buffer !== registered);
+      if (owned !== undefined && owned.buffer === registered) {
+        this.#leaseRefs.set(owned, (this.#leaseRefs.get(owned) ?? 0) + 1);
+      }
       if (zerocopy) {
         const view = queue.view(i)!;
         if (view.buffer === registered) {
@@ -137,14 +162,13 @@ export class IoUringSender implements Backend, UringClient {
       } else {
         ring.prepSend(sqe, this.fd, address, length, MSG_WAITALL | MSG_NOSIGNAL, userData);
         // A lease sent by copy is done with once its send completes; keep it to return it then.
-        const view = queue.kind(i) === OWNED ? queue.view(i) : undefined;
-        this.#views[slot] = view !== undefined && view.buffer === registered ? view : undefined;
+        this.#views[slot] = owned !== undefined && owned.buffer === registered ? owned : undefined;
       }
       this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
       this.#bytes[slot] = length;
       if (i < n - 1) ring.setSqeFlags(sqe, IOSQE_IO_LINK);
     }
-    this.#copyHead = false;
+    this.#copyUnregistered = false;
     this.#chain = n;
     stats.syscalls++;
     this.dispatcher.submitted(n);
@@ -154,30 +178,51 @@ export class IoUringSender implements Backend, UringClient {
   complete(slot: number, res: number, flags: number): void {
     const queue = this.#queue!, stats = this.#stats!;
     if ((flags & IORING_CQE_F_NOTIF) !== 0) {
+      if (this.#kinds[slot] !== NOTIF_DUE) return;
       stats.notifications++;
-      this.#downgrade.report(res < 0, this.#bytes[slot], stats);
+      // #bytes is what the request sent: one that sent nothing (cancelled with its chain, refused)
+      // is notified with the ZC_COPIED bit too, which says nothing about the route.
+      if (this.#bytes[slot] > 0) this.#downgrade.report(res < 0, this.#bytes[slot], stats);
       this.#notifications--;
       this.#notificationBytes -= this.#bytes[slot];
       this.#finish(slot);
       if (this.#notifications === 0) stats.notificationBatches++;
+      // The fiber may be parked on this: a close waiting for the last notification, or a write
+      // held back by maxOwnedBytes until in-flight bytes drop.
+      this.#wake();
       return;
     }
     this.#chain--;
     const zerocopy = this.#kinds[slot] === ZEROCOPY;
+    // On a stream, a request that sent all it was given completed its segment (an earlier short
+    // send would have broken the chain and cancelled this one); a datagram is one segment.
+    const view = this.#views[slot];
+    if (view !== undefined && res >= 0 && (this.datagrams || res === this.#bytes[slot]) && this.#leaseRefs.has(view)) {
+      this.#leasesSent.add(view);
+    }
     if (res >= 0) {
       stats.bytes.io_uring += res;
       if (!zerocopy) this.#downgrade.countCopied(res);
-      if (this.datagrams) queue.consumeSegment();
-      else queue.consume(res);
+      // An abort empties the queue while requests are still in the ring: then nothing is consumed.
+      if (queue.length > 0) {
+        if (this.datagrams) queue.consumeSegment();
+        else queue.consume(res);
+      }
     } else if (res === -ENOMEM && zerocopy) {
       // Pinning unregistered memory went over RLIMIT_MEMLOCK: this chunk goes again, by copy.
       stats.noBufferFallbacks++;
-      this.#copyHead = true;
+      this.#copyUnregistered = true;
     } else if (res !== -ECANCELED && res !== -EINTR && res !== -EAGAIN && this.#error === 0) {
       this.#error = res;
     }
-    if ((flags & IORING_CQE_F_MORE) !== 0) {
+    // A SEND_ZC that got past the kernel's prep has a notification coming, even without F_MORE: one
+    // cancelled because an earlier request of its chain failed completes with -ECANCELED (or that
+    // request's error) and flags 0, then is notified (Linux 6.18). Only a request refused at prep
+    // (EINVAL, no F_MORE) has none.
+    if ((flags & IORING_CQE_F_MORE) !== 0 || (zerocopy && res !== -EINVAL)) {
       // The buffer stays pinned: the kernel may read it until the notification.
+      this.#kinds[slot] = NOTIF_DUE;
+      this.#bytes[slot] = Math.max(res, 0);
       this.#notifications++;
       this.#notificationBytes += this.#bytes[slot];
     } else {
@@ -188,9 +233,17 @@ export class IoUringSender implements Backend, UringClient {
 
   #finish(slot: number): void {
     const view = this.#views[slot];
-    const leases = this.dispatcher.leases;
-    if (view !== undefined && view.buffer === leases?.buffers.bytes.buffer) leases.release(view);
+    const refs = view === undefined ? undefined : this.#leaseRefs.get(view);
+    if (refs !== undefined) {
+      if (refs > 1) this.#leaseRefs.set(view!, refs - 1);
+      else {
+        this.#leaseRefs.delete(view!);
+        // Sent, or never to be (sending failed): back to the pool. Otherwise it is still queued.
+        if (this.#leasesSent.delete(view!) || this.#error !== 0) this.dispatcher.leases!.release(view!);
+      }
+    }
     this.#views[slot] = undefined;
+    this.#kinds[slot] = COPY; // so a duplicate notification for a free slot is ignored
     this.#free.push(slot);
     this.dispatcher.finished();
     if (this.#onIdle !== undefined && this.#chain === 0 && this.#notifications === 0) {

@@ -105,6 +105,11 @@ export class MsgZerocopy {
     this.#inflightBytes += bytes;
   }
 
+  /** What the kernel has reported for this socket's zero-copy sends (`auto` routes by it). */
+  get downgrade(): CopiedDowngrade {
+    return this.#downgrade;
+  }
+
   /** Whether owned chunks go out with MSG_ZEROCOPY now (false after the kernel reported copies). */
   get enabled(): boolean {
     return this.#downgrade.enabled;

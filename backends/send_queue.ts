@@ -19,9 +19,22 @@ export const BORROWED = 1;
 /** A view zcio owns (a transferred buffer or a lease): the kernel may keep reading it after the send. */
 export const OWNED = 2;
 
+/**
+ * Segment routes: which sender of a connection sends a segment. A single-backend connection sends
+ * every segment with its one sender; `auto` ({@link AutoBackend}) hands each run of one route to
+ * that route's sender.
+ */
+/** The direct sender (sendmsg/sendmmsg), by copy. */
+export const ROUTE_COPY = 0;
+/** The direct sender, with MSG_ZEROCOPY when the segment is owned and zero-copy is on. */
+export const ROUTE_MSG_ZEROCOPY = 1;
+/** The io_uring sender: SEND_ZC when the segment is owned and zero-copy is on, else SEND. */
+export const ROUTE_IO_URING = 2;
+
 export class SendQueue {
   // Segment ring.
   #kinds = new Uint8Array(16);
+  #routes = new Uint8Array(16);
   #starts = new Float64Array(16);
   #lengths = new Float64Array(16);
   #progress = new Float64Array(16);
@@ -47,12 +60,15 @@ export class SendQueue {
    * @param stagingAddress the address of `staging[0]`
    * @param mergeStaged true for byte streams; false keeps each staged chunk its own segment (datagrams)
    * @param onBorrowedDone told when the kernel has taken every byte of a borrowed view
+   * @param onOwnedCopied told when the kernel has taken every byte of an owned view routed
+   *   {@link ROUTE_COPY} (a lease sent by copy, whose memory can go back to its pool)
    */
   constructor(
     staging: Uint8Array,
     stagingAddress: number,
     private readonly mergeStaged: boolean,
     private readonly onBorrowedDone: (view: Uint8Array) => void,
+    private readonly onOwnedCopied?: (view: Uint8Array) => void,
   ) {
     this.#staging = staging;
     this.#stagingAddress = stagingAddress;
@@ -86,21 +102,24 @@ export class SendQueue {
         return true;
       }
     }
-    this.#push(STAGED, at, n, undefined);
+    this.#push(STAGED, ROUTE_COPY, at, n, undefined);
     return true;
   }
 
   /** Queues the caller's view itself; `onBorrowedDone(view)` runs once the kernel has all of it. */
-  borrow(view: Uint8Array): void {
+  borrow(view: Uint8Array, route = ROUTE_COPY): void {
     this.#queuedBytes += view.byteLength;
-    this.#push(BORROWED, 0, view.byteLength, view);
+    this.#push(BORROWED, route, 0, view.byteLength, view);
   }
 
-  /** Queues a view zcio owns; nobody is told when it is sent. */
-  own(view: Uint8Array): void {
+  /**
+   * Queues a view zcio owns; nobody is told when it is sent, except that `onOwnedCopied` hears of
+   * one routed {@link ROUTE_COPY}.
+   */
+  own(view: Uint8Array, route = ROUTE_MSG_ZEROCOPY): void {
     this.#queuedBytes += view.byteLength;
     this.#ownedBytes += view.byteLength;
-    this.#push(OWNED, 0, view.byteLength, view);
+    this.#push(OWNED, route, 0, view.byteLength, view);
   }
 
   /** Bytes of owned views still queued. */
@@ -111,6 +130,11 @@ export class SendQueue {
   /** The kind of the `i`-th waiting segment (0 is the oldest). */
   kind(i: number): number {
     return this.#kinds[(this.#head + i) & this.#mask];
+  }
+
+  /** The route of the `i`-th waiting segment: {@link ROUTE_COPY}, {@link ROUTE_MSG_ZEROCOPY} or {@link ROUTE_IO_URING}. */
+  route(i: number): number {
+    return this.#routes[(this.#head + i) & this.#mask];
   }
 
   /** Bytes of the `i`-th segment not yet sent. */
@@ -192,7 +216,9 @@ export class SendQueue {
     const view = this.#views[s];
     this.#views[s] = undefined;
     this.#release(s);
-    if (view !== undefined && this.#kinds[s] === BORROWED) this.onBorrowedDone(view);
+    if (view === undefined) return;
+    if (this.#kinds[s] === BORROWED) this.onBorrowedDone(view);
+    else if (this.#routes[s] === ROUTE_COPY) this.onOwnedCopied?.(view);
   }
 
   #release(s: number): void {
@@ -204,10 +230,11 @@ export class SendQueue {
     this.#count--;
   }
 
-  #push(kind: number, start: number, length: number, view: Uint8Array | undefined): void {
+  #push(kind: number, route: number, start: number, length: number, view: Uint8Array | undefined): void {
     if (this.#count === this.#mask + 1) this.#grow();
     const s = (this.#head + this.#count) & this.#mask;
     this.#kinds[s] = kind;
+    this.#routes[s] = route;
     this.#starts[s] = start;
     this.#lengths[s] = length;
     this.#progress[s] = 0;
@@ -225,6 +252,7 @@ export class SendQueue {
       return b;
     };
     this.#kinds = remap(this.#kinds, (n) => new Uint8Array(n));
+    this.#routes = remap(this.#routes, (n) => new Uint8Array(n));
     this.#starts = remap(this.#starts, (n) => new Float64Array(n));
     this.#lengths = remap(this.#lengths, (n) => new Float64Array(n));
     this.#progress = remap(this.#progress, (n) => new Float64Array(n));

@@ -11,6 +11,8 @@ export class SendStats {
   readonly bytes: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
   /** Chunks accepted by `write()`. */
   chunks = 0;
+  /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
+  readonly routed: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
   /** Bytes the kernel reported as sent without a copy, and as copied after all. */
   zeroCopiedBytes = 0;
   copiedBytes = 0;
@@ -33,6 +35,7 @@ export class SendStats {
     return {
       bytes: { ...this.bytes },
       chunks: this.chunks,
+      routed: { ...this.routed },
       zeroCopiedBytes: this.zeroCopiedBytes,
       copiedBytes: this.copiedBytes,
       notifications: this.notifications,
@@ -51,6 +54,7 @@ export class SendStats {
 export interface SendStatsSnapshot {
   readonly bytes: Readonly<Record<BackendName, number>>;
   readonly chunks: number;
+  readonly routed: Readonly<Record<BackendName, number>>;
   readonly zeroCopiedBytes: number;
   readonly copiedBytes: number;
   readonly notifications: number;

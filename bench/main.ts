@@ -1,18 +1,137 @@
 /**
- * The benchmark entry point. `--quick` (what README's first command runs) takes about a minute;
- * without it the runs are longer and steadier.
+ * The benchmark entry point, and the main job: the calibration. Every backend and `auto`, side by
+ * side with the runtime's own socket, at chunk sizes from 512 B to 1 MiB, on two sinks (loopback
+ * TCP into a sink process; a UDP blackhole in a private network namespace), under Bun and Deno:
+ * this process runs its own runtime's half and then runs the other runtime's half as a child
+ * (`--half`), one after the other so they never share the CPU. It prints a markdown table, the
+ * acceptance checks (auto against the best single backend), and writes the table, an SVG chart and
+ * the calibrated policy under bench/out/. Progress goes to stderr.
  *
- * Run: `bun bench/main.ts [--quick]`, `deno run -A bench/main.ts [--quick]`, or (Node, after
- * `npm run build`) `node dist/bench/main.js [--quick]`.
+ * - `--quick` (README's main job): a subset of sizes, 5 rounds; about a minute on 2 cores.
+ * - `--full`: every power of two, 11 rounds, 4x the bytes per run: the real calibration.
+ * - `--runtimes=bun,deno` picks the halves (default: this runtime, Bun and Deno).
+ * - `--zerocopy-sinks` adds `zerocopy_sinks.ts` (copy vs msg_zerocopy with leases, CPU per GB), and
+ *   `--io-uring-sinks` adds `io_uring_sinks.ts` (the io_uring variants on the blackhole), for this
+ *   runtime, after the calibration.
+ *
+ * Run: `bun bench/main.ts --quick`, `deno run -A bench/main.ts --quick`, or (Node, after
+ * `npm run build`) `node dist/bench/main.js --quick`.
  *
  * @module
  */
-import { copyVsRuntime } from "./copy_vs_runtime.ts";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { acceptanceChecks, formatChecks } from "./acceptance.ts";
+import { calibratedPolicy } from "./calibrated_policy.ts";
+import type { Mode } from "./calibration_plan.ts";
+import { resultsTable } from "./results_table.ts";
+import { ioUringSinks } from "./io_uring_sinks.ts";
+import { calibrateRuntime, type RuntimeResult, thisRuntime } from "./runtime_calibration.ts";
+import { throughputChart } from "./throughput_chart.ts";
+import { zerocopySinks } from "./zerocopy_sinks.ts";
 
-const argv = (globalThis as { process?: { argv: string[] } }).process?.argv ?? [];
-const quick = argv.includes("--quick");
+const g = globalThis as { Deno?: { args: string[] } };
+const args = g.Deno !== undefined ? g.Deno.args : process.argv.slice(2);
+const mode: Mode = args.includes("--full") ? "full" : "quick";
 const started = performance.now();
-const table = await copyVsRuntime(quick, (what) => {
-  console.error(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${what}`);
-});
-console.log(`\n${table}\n`);
+const elapsed = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
+const progress = (line: string) => console.error(`${elapsed()} ${line}`);
+
+/** The repository root (the bench runs from bench/ as source, or from dist/bench/ compiled). */
+const root = fileURLToPath(new URL(import.meta.url.endsWith(".js") ? "../../" : "../", import.meta.url));
+
+if (args.includes("--half")) {
+  // A child of the main job: this runtime's half, as JSON on stdout.
+  const result = await calibrateRuntime(mode, (line) => console.error(`[half] ${line}`));
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+const self = thisRuntime().runtime;
+const wanted = args.find((a) => a.startsWith("--runtimes="))?.slice("--runtimes=".length).split(",") ??
+  [...new Set([self, "bun", "deno"])];
+console.error(
+  `zcio calibration (--${mode}): ${wanted.join(" then ")}; each runs loopback TCP, then the UDP blackhole`,
+);
+
+const results: RuntimeResult[] = [];
+for (const runtime of wanted) {
+  if (runtime === self) results.push(await calibrateRuntime(mode, progress));
+  else results.push(await otherRuntime(runtime));
+}
+
+const calibrated = calibratedPolicy(results, mode);
+const table = resultsTable(results, mode);
+const checks = acceptanceChecks(results);
+const outDir = join(root, "bench", "out");
+mkdirSync(outDir, { recursive: true });
+const files = {
+  table: join(outDir, "table.md"),
+  chart: join(outDir, "chart.svg"),
+  policy: join(outDir, "policy.json"),
+  results: join(outDir, "results.json"),
+};
+const title = `zcio calibration (--${mode}): ${results.map((r) => `${r.runtime} ${r.version}`).join(", ")}`;
+writeFileSync(files.table, `# ${title}\n\n${table}\n\n## Acceptance\n\n\`\`\`\n${formatChecks(checks)}\n\`\`\`\n`);
+writeFileSync(files.chart, throughputChart(results, title));
+writeFileSync(files.policy, `${JSON.stringify(calibrated.policy, null, 2)}\n`);
+writeFileSync(files.results, `${JSON.stringify({ mode, results, calibrated, checks }, null, 2)}\n`);
+
+console.log(`\n## ${title}\n\n${table}\n`);
+console.log(`Crossovers: ${
+  calibrated.sinks.flatMap((s) => s.crossovers.map((c) => `${s.sink} ${c.from}→${c.to} at ${(c.size / 1024).toFixed(1)} KiB`))
+    .join("; ") || "none (one backend wins at every size)"
+}`);
+console.log(`\n${formatChecks(checks)}\n`);
+const show = (path: string) => relative(process.cwd(), path) || path;
+console.log(
+  `Wrote ${show(files.table)} (the table), ${show(files.chart)} (the chart), ${show(files.policy)} ` +
+    `(the calibrated policy: zcConnect({ policy: "${show(files.policy)}" }) or ZCIO_POLICY=${show(files.policy)}) ` +
+    `and ${show(files.results)} (every run).`,
+);
+if (args.includes("--zerocopy-sinks")) console.log(`\n${await zerocopySinks(mode === "quick", progress)}\n`);
+if (args.includes("--io-uring-sinks")) console.log(`\n${await ioUringSinks(mode === "quick", progress)}\n`);
+process.exit(0);
+
+/** Runs `runtime`'s half in a child process; a runtime that is missing or fails is skipped with why. */
+async function otherRuntime(runtime: string): Promise<RuntimeResult> {
+  const script = join(root, "bench", "main.ts");
+  const commands: Record<string, string[]> = {
+    bun: [join(root, "node_modules", ".bin", "bun"), script],
+    deno: [join(root, "node_modules", "@deno", "linux-x64-glibc", "deno"), "run", "-A", "--v8-flags=--expose-gc", script],
+    node: ["node", "--expose-gc", join(root, "dist", "bench", "main.js")],
+  };
+  const skipped = (why: string): RuntimeResult => {
+    progress(`${runtime}: skipped, ${why}`);
+    return { runtime, version: "?", sinks: { tcp: why, udp: why } };
+  };
+  const command = commands[runtime];
+  if (command === undefined) return skipped(`unknown runtime (bun, deno or node)`);
+  if (command[0] !== "node" && !existsSync(command[0])) return skipped(`${command[0]} is missing (npm ci installs it)`);
+  progress(`${runtime}: starting its half`);
+  return await new Promise((resolve) => {
+    const child = spawn(command[0], [...command.slice(1), `--${mode}`, "--half"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "", partial = "";
+    child.stdout!.on("data", (b: Uint8Array) => (out += String(b)));
+    child.stderr!.on("data", (b: Uint8Array) => {
+      const lines = (partial + String(b)).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith("[half] ")) progress(line.slice("[half] ".length));
+        else err += `${line}\n`;
+      }
+    });
+    child.on("error", (e) => resolve(skipped(`could not start: ${e.message}`)));
+    child.on("close", (code) => {
+      try {
+        if (code === 0) return resolve(JSON.parse(out.trim().split("\n").pop()!));
+      } catch {
+        // fall through
+      }
+      resolve(skipped(`its half failed (exit ${code}): ${(err + partial).trim().split("\n").slice(-3).join(" / ")}`));
+    });
+  });
+}

@@ -18,15 +18,16 @@ interface DenoNet {
 
 const g = globalThis as unknown as { Bun?: typeof Bun; Deno?: DenoNet };
 
-/** Writes `chunk` `times` times to 127.0.0.1:`port`, half-closes, and awaits the sink's count. */
-export const sendWithRuntimeSocket = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
-  g.Bun ? sendBun(port, chunk, times) : g.Deno ? sendDeno(port, chunk, times) : sendNode(port, chunk, times);
+/** Writes `times` chunks (the `i`-th is `chunkAt(i)`) to 127.0.0.1:`port`, half-closes, and awaits the sink's count. */
+export const sendWithRuntimeSocket = (port: number, times: number, chunkAt: (i: number) => Uint8Array): Promise<number> =>
+  g.Bun ? sendBun(port, times, chunkAt) : g.Deno ? sendDeno(port, times, chunkAt) : sendNode(port, times, chunkAt);
 
-const sendBun = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
+const sendBun = (port: number, times: number, chunkAt: (i: number) => Uint8Array): Promise<number> =>
   new Promise((resolve, reject) => {
     let sent = 0, offset = 0;
     const pump = (socket: import("bun").Socket<undefined>) => {
       while (sent < times) {
+        const chunk = chunkAt(sent);
         const n = socket.write(chunk, offset, chunk.length - offset);
         if (n <= 0) return;
         offset += n;
@@ -57,10 +58,10 @@ const sendBun = (port: number, chunk: Uint8Array, times: number): Promise<number
     }).catch(reject);
   });
 
-const sendDeno = async (port: number, chunk: Uint8Array, times: number): Promise<number> => {
+const sendDeno = async (port: number, times: number, chunkAt: (i: number) => Uint8Array): Promise<number> => {
   const conn = await g.Deno!.connect({ hostname: "127.0.0.1", port });
   const writer = conn.writable.getWriter();
-  for (let i = 0; i < times; i++) await writer.write(chunk);
+  for (let i = 0; i < times; i++) await writer.write(chunkAt(i));
   await conn.closeWrite();
   const answer = new Uint8Array(8);
   let got = 0;
@@ -73,7 +74,7 @@ const sendDeno = async (port: number, chunk: Uint8Array, times: number): Promise
   return new DataView(answer.buffer).getFloat64(0, true);
 };
 
-const sendNode = (port: number, chunk: Uint8Array, times: number): Promise<number> =>
+const sendNode = (port: number, times: number, chunkAt: (i: number) => Uint8Array): Promise<number> =>
   new Promise((resolve, reject) => {
     let sent = 0;
     const answer: number[] = [];
@@ -81,8 +82,7 @@ const sendNode = (port: number, chunk: Uint8Array, times: number): Promise<numbe
     // Node keeps a reference to each written chunk until it is flushed; the bytes never change.
     const pump = () => {
       while (sent < times) {
-        sent++;
-        if (!socket.write(chunk)) return;
+        if (!socket.write(chunkAt(sent++))) return;
       }
       socket.end();
     };

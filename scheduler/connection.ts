@@ -6,17 +6,24 @@
  * @module
  */
 import { Effect, Exit, Scope } from "effect";
+import { AutoBackend } from "../backends/auto_backend.ts";
 import type { Backend } from "../backends/backend.ts";
+import { bandRoutes, ChunkRouter, type RouteAvailability } from "../backends/chunk_router.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
 import { IoUringSender } from "../backends/io_uring.ts";
 import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
 import { UringDispatcher } from "../backends/uring_dispatcher.ts";
-import { SendQueue } from "../backends/send_queue.ts";
+import { PathVerdicts } from "../backends/path_verdicts.ts";
+import { probe, type ProbeResult } from "../backends/probe.ts";
+import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, SendQueue } from "../backends/send_queue.ts";
+import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
 import { AF_INET6, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
 import { errnoName } from "../ffi/errno_name.ts";
 import { Slab } from "../ffi/slab.ts";
+import { decodeSockaddr } from "../ffi/sockaddr.ts";
+import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch } from "../ffi/waiter.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
@@ -31,8 +38,10 @@ import { zcRuntime } from "./zc_runtime.ts";
 /** How a connection is set up; the stream layer has validated every field. */
 export interface ConnectionConfig {
   readonly transport: "tcp" | "udp";
-  /** The send strategy; "auto" sends by copy until the per-chunk policy lands. */
+  /** The send strategy; "auto" chooses per chunk by `policy` and what the kernel reports. */
   readonly backend: "auto" | "copy" | "msg_zerocopy" | "io_uring";
+  /** What "auto" prefers per chunk size and transport. */
+  readonly policy: SizePolicy;
   /** After the kernel reports copies, bytes sent by copy before zero-copy is tried again. */
   readonly reprobeBytes: number;
   /** Owned bytes (queued and in flight) above which write() waits. */
@@ -95,21 +104,59 @@ export class Connection {
         catch: (e) => e as ZcioError,
       });
       // io_uring falls back to msg_zerocopy, and msg_zerocopy to copy, each with its reason in stats.
+      // "auto" sets up only what its policy routes to, out of what probe() found.
       let uring: UringDispatcher | undefined;
+      let routes: Uint8Array | undefined;
+      let wantsZerocopy = config.backend === "msg_zerocopy" || config.backend === "io_uring";
       if (config.backend === "io_uring") {
         const shared = UringDispatcher.shared(sys, waiter);
         if (shared.ok) uring = shared.dispatcher;
         else downgrade(stats, `${shared.reason}; using msg_zerocopy`);
+      } else if (config.backend === "auto") {
+        const found = yield* Effect.promise(() => probe());
+        const bands = config.policy.bands(config.transport);
+        const wanted = bandRoutes(bands, { msgZerocopy: true, ioUring: true });
+        const available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: ioUringUsable(found) === undefined };
+        if (wanted.includes(ROUTE_IO_URING) && !available.ioUring) {
+          downgrade(stats, `${ioUringUsable(found)}; auto uses the policy's next choice`);
+        }
+        routes = bandRoutes(bands, available);
+        if (routes.includes(ROUTE_IO_URING)) {
+          const shared = UringDispatcher.shared(sys, waiter);
+          if (shared.ok) uring = shared.dispatcher;
+          else {
+            downgrade(stats, `${shared.reason}; auto uses the policy's next choice`);
+            routes = bandRoutes(bands, { ...available, ioUring: false });
+          }
+        }
+        wantsZerocopy = routes.includes(ROUTE_MSG_ZEROCOPY);
+        if (wantsZerocopy && !enableZerocopy(sys, fd, stats)) {
+          wantsZerocopy = false;
+          routes = bandRoutes(bands, { msgZerocopy: false, ioUring: uring !== undefined });
+        }
       }
-      const zerocopy = uring === undefined && config.backend !== "copy" && config.backend !== "auto" &&
-          enableZerocopy(sys, fd, stats)
+      const zerocopy = wantsZerocopy && (routes !== undefined || (uring === undefined && enableZerocopy(sys, fd, stats)))
         ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
         : undefined;
-      const backend: Backend = uring !== undefined
-        ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes)
-        : udp
-        ? new DatagramSender(sys, fd, slab, 0, zerocopy)
-        : new StreamSender(sys, fd, slab, 0, zerocopy);
+      const direct = udp ? new DatagramSender(sys, fd, slab, 0, zerocopy) : new StreamSender(sys, fd, slab, 0, zerocopy);
+      const ring = uring !== undefined ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes) : undefined;
+      // The router reads the queue, made below.
+      let queue: SendQueue;
+      const auto = routes !== undefined
+        ? new AutoBackend(
+          direct,
+          ring,
+          new ChunkRouter(config.policy.bands(config.transport), routes, zerocopy, ring, stats, () => queue.ownedBytes),
+          uring?.leases,
+        )
+        : undefined;
+      const backend: Backend = auto ?? ring ?? direct;
+      if (auto !== undefined) {
+        // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
+        const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
+        const peer = peerKey(sys, fd, config.transport);
+        if (peer !== undefined && downgrades.length > 0) PathVerdicts.shared.follow(peer, downgrades, stats);
+      }
       const plainLeases = new WeakSet<Uint8Array>();
       const takeLease = (chunk: Uint8Array): boolean =>
         uring?.leases?.handOver(chunk) || plainLeases.delete(chunk);
@@ -127,11 +174,12 @@ export class Connection {
       );
 
       let outbox!: Outbox;
-      const queue = new SendQueue(
+      queue = new SendQueue(
         slab.bytes.subarray(controlBytes, controlBytes + config.stagingBytes),
         slab.addr + controlBytes,
         !udp,
         (view) => outbox.borrowedDone(view),
+        (view) => outbox.ownedCopied(view),
       );
       outbox = new Outbox(
         queue,
@@ -141,8 +189,9 @@ export class Connection {
         zerocopy !== undefined || uring !== undefined,
         config.maxOwnedBytes,
         takeLease,
+        auto,
       );
-      if (backend instanceof IoUringSender) backend.bind(queue, stats, () => outbox.wakeUp());
+      ring?.bind(queue, stats, () => outbox.wakeUp());
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const lease = (size: number): Promise<Uint8Array> => {
         if (uring?.leases?.fits(size)) return uring.leases.lease(size);
@@ -252,6 +301,26 @@ const maxChunkBytes = (sys: Sys, fd: number, udp: boolean): number => {
 
 /** Either sender's control memory fits in this. */
 const SENDER_CONTROL_BYTES = Math.max(STREAM_SENDER_CONTROL_BYTES, DATAGRAM_SENDER_CONTROL_BYTES);
+
+/** "tcp 127.0.0.1 9000": the transport and the peer's address, or undefined if it has none. */
+const peerKey = (sys: Sys, fd: number, transport: string): string | undefined => {
+  const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
+  const n = sys.getpeername(fd, addr);
+  if (n <= 0) return undefined;
+  const peer = decodeSockaddr(addr.subarray(0, n));
+  return `${transport} ${peer.hostname} ${peer.port}`;
+};
+
+/** Undefined if probe() found everything auto's io_uring route needs; otherwise why not. */
+const ioUringUsable = (found: ProbeResult): string | undefined => {
+  if (!found.ioUring.available) return `io_uring: ${found.ioUring.reason}`;
+  if (!found.ioUringRing.available) return `io_uring: ${found.ioUringRing.reason}`;
+  const ops = found.ioUringOps;
+  if (!ops.sendZc || !ops.send) return "io_uring: this kernel has no IORING_OP_SEND_ZC";
+  // Without it a copied send looks zero-copied, and loopback would never be detected.
+  if (!ops.reportUsage) return "io_uring: this kernel has no IORING_SEND_ZC_REPORT_USAGE";
+  return undefined;
+};
 
 /** Opts the socket in to MSG_ZEROCOPY; records why in stats when the kernel refuses. */
 const enableZerocopy = (sys: Sys, fd: number, stats: SendStats): boolean => {

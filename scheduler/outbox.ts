@@ -13,11 +13,15 @@
  * - Any other larger chunk is borrowed: it goes by copy and its write resolves once the kernel has
  *   taken all of it; until then the caller must leave it alone (if it detaches or shrinks the
  *   buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent).
+ * - With `auto`, the route {@link ChunkRoutes.route} gives a larger chunk decides: a zero-copy route
+ *   takes it as above, a copy route borrows it (a lease routed to copy is owned, and its memory
+ *   goes back to the pool once the kernel has taken it, as does a staged lease's at once).
  *
  * @module
  */
+import type { ChunkRoutes } from "../backends/auto_backend.ts";
 import { type Backend, SUBMITTED } from "../backends/backend.ts";
-import type { SendQueue } from "../backends/send_queue.ts";
+import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 
@@ -45,6 +49,8 @@ export class Outbox {
     readonly maxOwnedBytes: number,
     /** Takes a chunk over if it is a lease (zcio memory already): true if it was. */
     private readonly takeLease: (chunk: Uint8Array) => boolean,
+    /** `auto`: the route of each chunk of `stageBelow` bytes or more. */
+    private readonly routes?: ChunkRoutes,
   ) {}
 
   /**
@@ -71,8 +77,9 @@ export class Outbox {
    */
   stageNow(chunk: Uint8Array): boolean {
     if (chunk.byteLength >= this.stageBelow || this.#error !== undefined || this.#closing) return false;
-    if (!this.queue.stage(chunk)) return false;
+    if (!this.#stage(chunk)) return false;
     this.stats.chunks++;
+    if (this.routes !== undefined) this.stats.routed.copy++;
     this.#kick();
     return true;
   }
@@ -85,13 +92,15 @@ export class Outbox {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#closing) return Promise.reject(closedError());
     this.stats.chunks++;
-    if (chunk.byteLength < this.stageBelow) {
-      if (this.queue.stage(chunk)) {
+    const size = chunk.byteLength;
+    if (size < this.stageBelow) {
+      if (this.routes !== undefined) this.stats.routed.copy++;
+      if (this.#stage(chunk)) {
         this.#kick();
         return undefined;
       }
       this.#waiting = chunk;
-    } else if (this.takesOwnership && this.#own(chunk)) {
+    } else if (this.routes !== undefined ? this.#route(chunk, size) : this.takesOwnership && this.#own(chunk)) {
       // As below: an idle connection sends at once.
       if (this.#wake !== undefined) this.#submitNow();
       if (!this.#overOwnedLimit()) {
@@ -128,7 +137,7 @@ export class Outbox {
    */
   admitWaiting(): void {
     const chunk = this.#waiting;
-    if (chunk !== undefined && this.queue.stage(chunk)) {
+    if (chunk !== undefined && this.#stage(chunk)) {
       this.#waiting = undefined;
       this.#settle(undefined);
     } else if (this.#ownedOver && !this.#overOwnedLimit()) {
@@ -144,6 +153,43 @@ export class Outbox {
     else return false;
     return true;
   }
+
+  /** Copies a small chunk into staging; a registered lease staged goes straight back to its pool. */
+  #stage(chunk: Uint8Array): boolean {
+    if (!this.queue.stage(chunk)) return false;
+    this.routes?.releaseStaged(chunk);
+    return true;
+  }
+
+  /**
+   * `auto`: queues a large chunk on the route chosen for it. True if it was owned (its write may
+   * resolve at once); false if it must be borrowed (a copy route, or a chunk that cannot be owned).
+   */
+  #route(chunk: Uint8Array, size: number): boolean {
+    const routes = this.routes!, stats = this.stats;
+    let route = routes.route(size);
+    if (route === ROUTE_COPY) {
+      // A lease is zcio's already: owned, sent by copy, and back in its pool once the kernel has it.
+      if (!this.takeLease(chunk)) return (stats.routed.copy++, false);
+      this.queue.own(chunk, ROUTE_COPY);
+    } else if (this.takeLease(chunk)) {
+      route = routes.leaseRoute(chunk, route);
+      this.queue.own(chunk, route);
+    } else if (spansWholeBuffer(chunk)) {
+      this.queue.own(takeOver(chunk), route);
+    } else {
+      return (stats.routed.copy++, false);
+    }
+    if (route === ROUTE_IO_URING) stats.routed.io_uring++;
+    else if (route === ROUTE_MSG_ZEROCOPY) stats.routed.msg_zerocopy++;
+    else stats.routed.copy++;
+    return true;
+  }
+
+  /** Called by the queue when the kernel has taken all of an owned view routed to copy (a lease). */
+  readonly ownedCopied = (view: Uint8Array): void => {
+    this.routes?.releaseLease(view);
+  };
 
   #overOwnedLimit(): boolean {
     return this.queue.ownedBytes + this.backend.inflightBytes > this.maxOwnedBytes;

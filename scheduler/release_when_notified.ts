@@ -41,10 +41,16 @@ export const releaseWhenNotified = (
   }, GIVE_UP_MS);
   (timer as { unref?: () => void }).unref?.();
   if (!backend.watchesErrorQueue) return backend.whenIdle(releaseOnce);
-  watch.onError = () => {
+  // A backend with both (auto: the ring's sender and MSG_ZEROCOPY) empties the ring first.
+  backend.whenIdle(() => {
+    if (released) return;
     backend.reap(stats);
-    if (backend.inflight > 0) return waiter.arm(watch, POLLERR);
-    releaseOnce();
-  };
-  waiter.arm(watch, POLLERR);
+    if (backend.inflight === 0) return releaseOnce();
+    watch.onError = () => {
+      backend.reap(stats);
+      if (backend.inflight > 0) return waiter.arm(watch, POLLERR);
+      releaseOnce();
+    };
+    waiter.arm(watch, POLLERR);
+  });
 };

@@ -4,15 +4,17 @@
  *
  * A rejected chunk does not error the stream: the writer returned by `getWriter()` checks each
  * chunk before it enters the stream's queue, so `write()` of a bad chunk rejects with INVALID_CHUNK
- * and the stream stays usable. (Through `pipeTo`, which bypasses that writer, the sink's own check
- * errors the stream instead, as a WHATWG sink must.)
+ * and the stream stays usable. A chunk it accepted that goes bad while it waits (its buffer is
+ * detached or shrunk before the kernel has any of it) fails its own write the same way. (Through
+ * `pipeTo`, which bypasses that writer, the sink's own check errors the stream instead, as a WHATWG
+ * sink must.)
  *
  * @module
  */
 import type { Connection } from "../scheduler/connection.ts";
 import { closedError } from "../scheduler/outbox.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
-import { validateChunk } from "./validate_chunk.ts";
+import { plainView, validateChunk } from "./validate_chunk.ts";
 
 /** The writable side of a zcio connection. */
 export class ZcWritableStream extends WritableStream<Uint8Array> {
@@ -38,11 +40,25 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
         // waits on a socket the peer never drains never settles: the signal fails it at once instead.
         controller.signal.addEventListener("abort", () => conn!.abortWrite(controller.signal.reason), { once: true });
       },
-      write: (chunk) => {
-        const error = validateChunk(chunk) ?? this.#tooLarge(chunk);
-        if (error !== undefined) throw error;
-        if (chunk.byteLength === 0) return;
-        return conn!.write(chunk);
+      write: (chunk: Uint8Array | Accepted) => {
+        const accepted = chunk instanceof Accepted ? chunk : undefined;
+        const bytes = accepted?.chunk ?? (chunk as Uint8Array);
+        const error = validateChunk(bytes) ?? accepted?.resized() ?? this.#tooLarge(bytes);
+        if (error !== undefined) {
+          if (accepted === undefined) throw error;
+          accepted.error = error;
+          return;
+        }
+        const view = plainView(bytes);
+        if (view.byteLength === 0) return;
+        const written = conn!.write(view);
+        if (accepted === undefined || written === undefined) return written;
+        // The outbox rejects a chunk that went bad before any of it was sent with an INVALID_CHUNK of
+        // its own, and goes on; an error that ended sending (outbox.error) ends the stream too.
+        return written.catch((e: unknown) => {
+          if (!(e instanceof ZcioError) || e.code !== "INVALID_CHUNK" || e === conn!.outbox.error) throw e;
+          accepted.error = e;
+        });
       },
       close: async () => {
         await conn!.closeWrite();
@@ -115,12 +131,40 @@ class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
   }
   write(chunk?: Uint8Array): Promise<void> {
     if (this.isClosed()) return Promise.reject(closedError());
-    const error = validateChunk(chunk) ?? this.tooLarge(chunk!);
+    const invalid = validateChunk(chunk);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    const view = plainView(chunk!);
+    const error = this.tooLarge(view);
     if (error !== undefined) return Promise.reject(error);
-    if (this.#pending === 0 && !this.#ended && chunk!.byteLength > 0 && this.stageNow(chunk!)) return DONE;
+    if (this.#pending === 0 && !this.#ended && view.byteLength > 0 && this.stageNow(view)) return DONE;
     this.#pending++;
-    const written = this.inner.write(chunk);
+    const accepted = new Accepted(view);
+    const written = this.inner.write(accepted as unknown as Uint8Array).then(() => accepted.check());
     written.then(this.#settled, this.#settled);
     return written;
+  }
+}
+
+/**
+ * A chunk the checking writer accepted, as it travels through the stream's queue: if it turns out
+ * bad by the time it is recorded or sent, the sink puts the error here and only this write fails.
+ */
+class Accepted {
+  error: ZcioError | undefined;
+  /** Its length when accepted: a length-tracking view of a resizable buffer may change it. */
+  readonly length: number;
+  constructor(readonly chunk: Uint8Array) {
+    this.length = chunk.byteLength;
+  }
+  /** The error for a chunk whose buffer was resized since it was accepted. */
+  resized(): ZcioError | undefined {
+    if (this.chunk.byteLength === this.length) return undefined;
+    return new ZcioError({
+      code: "INVALID_CHUNK",
+      message: "the chunk's buffer was resized after write() accepted it; leave a written chunk alone until its write() resolves",
+    });
+  }
+  check(): void {
+    if (this.error !== undefined) throw this.error;
   }
 }

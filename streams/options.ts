@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SizePolicy, type SizePolicyJson } from "../backends/size_policy.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import type { ConnectionConfig } from "../scheduler/connection.ts";
 
@@ -24,6 +25,12 @@ export interface TuningOptions {
   readonly reprobeBytes?: number;
   /** Zero-copy: bytes of owned chunks queued and awaiting notification above which write() waits; default 16 MiB. */
   readonly maxOwnedBytes?: number;
+  /**
+   * `auto`: which backend to prefer per chunk size, as a policy object or the path of a policy file
+   * (`bench/out/policy.json` from `npm run bench`); default the file named by the ZCIO_POLICY
+   * environment variable, else the built-in policy.
+   */
+  readonly policy?: SizePolicyJson | string;
 }
 
 /** Options of `zcConnect`. */
@@ -91,5 +98,7 @@ export const connectionConfig = (
   const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
-  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize, reprobeBytes, maxOwnedBytes };
+  // Only auto reads ZCIO_POLICY; a policy given as an option is checked whatever the backend.
+  const policy = backend === "auto" || o.policy !== undefined ? SizePolicy.resolve(o.policy) : SizePolicy.builtIn;
+  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize, reprobeBytes, maxOwnedBytes, policy };
 };

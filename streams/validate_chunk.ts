@@ -6,29 +6,50 @@
  */
 import { ZcioError } from "../ffi/zcio_error.ts";
 
+// The intrinsic accessors of typed arrays, taken once: zcio never asks a chunk's own getters (a
+// subclass's, or ones defined on the view itself) where its bytes are, since a getter that lied
+// would make the kernel read outside the view.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (name: PropertyKey) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name)!.get!;
+const typedArrayName = intrinsic(Symbol.toStringTag) as (this: unknown) => string | undefined;
+const bufferOf = intrinsic("buffer") as (this: Uint8Array) => ArrayBufferLike;
+const byteOffsetOf = intrinsic("byteOffset") as (this: Uint8Array) => number;
+const byteLengthOf = intrinsic("byteLength") as (this: Uint8Array) => number;
+const elementAt = (TypedArrayPrototype as { at: (this: Uint8Array, i: number) => unknown }).at;
+
 /**
  * Returns the error that rejects `chunk`, or undefined when it may be written. A valid chunk is a
- * `Uint8Array` whose buffer is neither detached nor shrunk below the view.
+ * `Uint8Array` (or a subclass, such as Buffer) whose buffer is neither detached nor shrunk below
+ * the view.
  */
 export const validateChunk = (chunk: unknown): ZcioError | undefined => {
-  if (!(chunk instanceof Uint8Array)) return invalid(`write Uint8Array chunks; got ${describe(chunk)}`);
-  const buffer = chunk.buffer;
-  // A view of a detached buffer reads as empty, so only an empty chunk needs the detach check.
-  if (chunk.byteLength === 0 && isDetached(buffer)) {
-    return invalid("the chunk's ArrayBuffer is detached (transferred); write a view of live memory");
-  }
-  // A fixed-length view of a resizable buffer shrunk below it reports byteOffset and byteLength 0,
-  // so it would pass as an empty chunk and its bytes would be dropped without a word.
-  if (chunk.byteOffset + chunk.byteLength > buffer.byteLength || (chunk.byteLength === 0 && outOfBounds(chunk))) {
-    return invalid("the chunk's view reaches past the end of its (resized) buffer");
+  // A brand check: a Proxy of a Uint8Array or an object with its prototype is not one.
+  if (typedArrayName.call(chunk) !== "Uint8Array") return invalid(`write Uint8Array chunks; got ${describe(chunk)}`);
+  const view = chunk as Uint8Array;
+  // A view of a detached buffer, and a fixed-length view of a resizable buffer shrunk below it,
+  // read as empty: only an empty chunk needs checking, or its bytes would be dropped without a word.
+  if (byteLengthOf.call(view) === 0 && outOfBounds(view)) {
+    return isDetached(bufferOf.call(view))
+      ? invalid("the chunk's ArrayBuffer is detached (transferred); write a view of live memory")
+      : invalid("the chunk's view reaches past the end of its (resized) buffer");
   }
   return undefined;
 };
 
-/** True for a view whose buffer shrank below it (element access then throws a TypeError). */
+/**
+ * A validated chunk as a plain Uint8Array that zcio can trust: the chunk itself when it is one
+ * (no subclass, no getters of its own), else a new view of exactly the bytes it really views.
+ */
+export const plainView = (chunk: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(chunk) === Uint8Array.prototype && !Object.hasOwn(chunk, "byteLength") &&
+    !Object.hasOwn(chunk, "byteOffset") && !Object.hasOwn(chunk, "buffer")
+    ? chunk
+    : new Uint8Array(bufferOf.call(chunk), byteOffsetOf.call(chunk), byteLengthOf.call(chunk));
+
+/** True for a view whose buffer is detached or shrank below it (element access then throws). */
 const outOfBounds = (view: Uint8Array): boolean => {
   try {
-    view.at(0);
+    elementAt.call(view, 0);
     return false;
   } catch {
     return true;
@@ -54,6 +75,7 @@ const invalid = (message: string): ZcioError => new ZcioError({ code: "INVALID_C
 
 const describe = (value: unknown): string => {
   if (value === null) return "null";
+  if (value instanceof Uint8Array) return "an object that only looks like a Uint8Array (a Proxy, or made from its prototype)";
   if (ArrayBuffer.isView(value)) return value.constructor.name;
   if (value instanceof ArrayBuffer) return "an ArrayBuffer (wrap it: new Uint8Array(buffer))";
   return typeof value === "object" ? (value.constructor?.name ?? "object") : typeof value;

@@ -1,8 +1,9 @@
 /**
  * What this kernel's io_uring can do for zero-copy sends: IORING_REGISTER_PROBE for the opcodes
  * (SEND_ZC 47, SENDMSG_ZC 48, SEND 26), and a live check of IORING_SEND_ZC_REPORT_USAGE, which the
- * probe cannot answer: one 1-byte SEND_ZC with the flag over a loopback TCP pair on 127.0.0.1,
- * supported unless its first CQE is -EINVAL (KERNEL-ABI.md §4 step 4). The probe makes and closes
+ * probe cannot answer: one 1-byte SEND_ZC with the flag over a loopback TCP pair on 127.0.0.1 (or,
+ * where loopback TCP cannot connect, as in a namespace whose loopback drops every packet, over a
+ * connected UDP pair), supported unless its first CQE is -EINVAL (KERNEL-ABI.md §4 step 4). The probe makes and closes
  * its own small ring, so it never reaps anyone else's completions.
  *
  * @example
@@ -30,6 +31,7 @@ import {
   IORING_REGISTER_PROBE,
   IORING_SEND_ZC_REPORT_USAGE,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_STREAM,
 } from "../constants.ts";
@@ -127,8 +129,9 @@ type UsageCheck = Pick<OpsProbe, "reason" | "reportUsage" | "reportUsageCqes">;
 
 /** One 1-byte SEND_ZC with REPORT_USAGE on a fresh loopback TCP pair; drains its notification. */
 const checkReportUsage = (sys: Sys, ring: Ring): UsageCheck => {
-  const pair = loopbackPair(sys);
-  if (typeof pair === "string") return { reason: `REPORT_USAGE not checked: ${pair}`, reportUsage: undefined };
+  const tcp = loopbackPair(sys, SOCK_STREAM);
+  const pair = typeof tcp === "string" ? loopbackPair(sys, SOCK_DGRAM) : tcp;
+  if (typeof pair === "string") return { reason: `REPORT_USAGE not checked: ${tcp}; over UDP, ${pair}`, reportUsage: undefined };
   const payload = Slab.map(sys, 1);
   try {
     payload.bytes[0] = 0x7a;
@@ -184,9 +187,9 @@ const waitCqe = (
   }
 };
 
-/** A connected TCP pair on 127.0.0.1 (a: sender, b: receiver), or why not. */
-const loopbackPair = (sys: Sys): { a: number; b: number } | string => {
-  const l = sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+/** A connected TCP (or UDP) pair on 127.0.0.1 (a: sender, b: receiver), or why not. */
+const loopbackPair = (sys: Sys, type: number): { a: number; b: number } | string => {
+  const l = sys.socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (l < 0) return `socket: ${errnoName(-l)}`;
   const fail = (what: string, r: number, ...fds: number[]): string => {
     for (const fd of [l, ...fds]) sys.close(fd);
@@ -194,16 +197,18 @@ const loopbackPair = (sys: Sys): { a: number; b: number } | string => {
   };
   let r = sys.bind(l, encodeSockaddr("127.0.0.1", 0)!);
   if (r < 0) return fail("bind 127.0.0.1:0", r);
-  r = sys.listen(l, 1);
+  if (type === SOCK_STREAM) r = sys.listen(l, 1);
   if (r < 0) return fail("listen", r);
   const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
   r = sys.getsockname(l, addr);
   if (r < 0) return fail("getsockname", r);
   const port = decodeSockaddr(addr.subarray(0, r)).port;
-  const a = sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const a = sys.socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (a < 0) return fail("socket", a);
   r = sys.connect(a, encodeSockaddr("127.0.0.1", port)!);
   if (r < 0) return fail("connect 127.0.0.1", r, a);
+  // A datagram pair is connected already; the bound socket is the receiver.
+  if (type === SOCK_DGRAM) return { a, b: l };
   const b = sys.accept4(l, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (b < 0) return fail("accept4", b, a);
   sys.close(l);

@@ -12,7 +12,7 @@ for (const { name, chunkSize, planned, stagingBytes } of [
   { name: "staged 1 KiB chunks", chunkSize: 1 * KiB, planned: 32 * MiB, stagingBytes: 256 * KiB },
 ]) {
   test(`backpressure (${name}): a stopped reader makes a write wait, memory stays bounded, and resuming delivers all`, async () => {
-    const pair = await connectedPair("127.0.0.1", { stagingBytes });
+    const pair = await connectedPair("127.0.0.1", { stagingBytes, backend: "copy" });
     const client = pair.client;
     const writer = client.writable.getWriter();
     const content = new XorShift(chunkSize);

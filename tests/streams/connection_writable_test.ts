@@ -130,7 +130,7 @@ test("connection_writable: through pipeTo a bad chunk errors the stream with INV
 
 test("connection_writable: a UDP chunk over the datagram limit rejects with EMSGSIZE and the stream goes on", async () => {
   const raw = boundSocket(SOCK_DGRAM | SOCK_NONBLOCK);
-  const sender = await zcConnect({ hostname: "127.0.0.1", port: raw.port, transport: "udp" });
+  const sender = await zcConnect({ hostname: "127.0.0.1", port: raw.port, transport: "udp", backend: "copy" });
   assertEquals(sys.connect(raw.fd, encodeSockaddr("127.0.0.1", sender.localAddr.port)!), 0);
   const receiver = await openConnection(raw.fd, connectionConfig({}, "udp", true));
   const writer = sender.writable.getWriter();

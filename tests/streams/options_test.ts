@@ -1,5 +1,6 @@
 import { checkHostname, checkPort, connectionConfig } from "../../streams/options.ts";
 import { ZcioError } from "../../ffi/zcio_error.ts";
+import { SizePolicy } from "../../backends/size_policy.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 
 const failure = (f: () => unknown): ZcioError => {
@@ -22,6 +23,7 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
     readSize: 64 * 1024,
     reprobeBytes: 64 * 1024 * 1024,
     maxOwnedBytes: 16 * 1024 * 1024,
+    policy: SizePolicy.builtIn,
   });
   assertEquals(
     connectionConfig({ backend: "copy", stagingBytes: 4096, stageBelow: 1024, readSize: 1 }, "udp", false),
@@ -34,6 +36,7 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
       readSize: 1,
       reprobeBytes: 64 * 1024 * 1024,
       maxOwnedBytes: 16 * 1024 * 1024,
+      policy: SizePolicy.builtIn,
     },
   );
   assertEquals(connectionConfig({ stagingBytes: 1 << 30, stageBelow: 1 << 30, readSize: 1 << 26 }, "tcp", true).stageBelow, 1 << 30);

@@ -51,7 +51,7 @@ for (const [hostname, DATAGRAMS] of [["127.0.0.1", 20000], ["::1", 5000]] as con
   // Every datagram in the window, at its largest, with the kernel's per-packet overhead counted twice.
   assert(rcvbuf[0] >= WINDOW * (MAX + 4096) * 2, `receive buffer ${rcvbuf[0]} holds the window`);
 
-  const sender = await zcConnect({ hostname, port: raw.port, transport: "udp" });
+  const sender = await zcConnect({ hostname, port: raw.port, transport: "udp", backend: "copy" });
   assertEquals(sys.connect(raw.fd, encodeSockaddr(hostname, sender.localAddr.port)!), 0);
   const receiver = await openConnection(raw.fd, connectionConfig({}, "udp", true));
 

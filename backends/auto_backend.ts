@@ -1,0 +1,145 @@
+/**
+ * `backend: "auto"`: one connection's senders behind the {@link Backend} interface, each chunk sent
+ * by the one its route names. The route is chosen per chunk at `write()` by the connection's
+ * {@link ChunkRouter} (from the size policy and what the kernel has reported) and stored with the
+ * segment in the {@link SendQueue}; the outbox decides ownership from it.
+ *
+ * - The direct sender (`sendmsg`/`sendmmsg`) serves {@link ROUTE_COPY} and
+ *   {@link ROUTE_MSG_ZEROCOPY}: with a {@link MsgZerocopy} attached it splits a run into copied and
+ *   MSG_ZEROCOPY parts itself.
+ * - The io_uring sender, when the ring is there, serves {@link ROUTE_IO_URING}.
+ *
+ * A pass sends the oldest run of one sender, then the next run, and so on. The two senders never
+ * interleave on the socket: a direct send waits until the ring's chain for this connection has
+ * completed (`busy`), so bytes keep their order. Zero-copy notifications still outstanding do not
+ * hold anything up: their bytes are already queued in order in the kernel.
+ *
+ * @module
+ */
+import type { BackendName } from "../ffi/zcio_error.ts";
+import { type Backend, SUBMITTED } from "./backend.ts";
+import type { ChunkRouter } from "./chunk_router.ts";
+import type { DatagramSender } from "./datagram_sender.ts";
+import type { IoUringSender } from "./io_uring.ts";
+import type { RegisteredLeases } from "./registered_leases.ts";
+import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "./send_queue.ts";
+import type { SendStats } from "./send_stats.ts";
+import type { StreamSender } from "./stream_sender.ts";
+
+/** Segments one run covers at most: a pass never scans far past what one sendmsg takes. */
+const MAX_RUN = 1024;
+
+/** What the outbox asks `auto` per chunk. */
+export interface ChunkRoutes {
+  /** The route for a chunk of `size` bytes (at least `stageBelow`). */
+  route(size: number): number;
+  /** The route for a lease the chunk route sent to `route`: registered memory goes through the ring. */
+  leaseRoute(lease: Uint8Array, route: number): number;
+  /** Returns a lease the kernel has taken by copy to its pool. */
+  releaseLease(lease: Uint8Array): void;
+  /**
+   * After `chunk` was copied into staging: if it is an unwritten lease of registered memory, it goes
+   * back to the pool now. (One WeakSet lookup: a small typed array's `.buffer` is not cheap in Bun.)
+   */
+  releaseStaged(chunk: Uint8Array): void;
+}
+
+export class AutoBackend implements Backend, ChunkRoutes {
+  #active: Backend;
+  readonly #registered: ArrayBufferLike | undefined;
+
+  /**
+   * @param direct the socket's sendmsg/sendmmsg sender, with a MsgZerocopy if a route needs one
+   * @param ring the socket's io_uring sender, if a route needs one
+   * @param router the per-chunk choice
+   * @param leases the ring's registered leases, if any
+   */
+  constructor(
+    private readonly direct: StreamSender | DatagramSender,
+    private readonly ring: IoUringSender | undefined,
+    readonly router: ChunkRouter,
+    private readonly leases: RegisteredLeases | undefined,
+  ) {
+    this.#active = direct;
+    this.#registered = leases?.buffers.bytes.buffer;
+  }
+
+  /** The sender that sent last (what an error names). */
+  get name(): BackendName {
+    return this.#active.name;
+  }
+
+  get inflight(): number {
+    return this.direct.inflight + (this.ring?.inflight ?? 0);
+  }
+
+  get inflightBytes(): number {
+    return this.direct.inflightBytes + (this.ring?.inflightBytes ?? 0);
+  }
+
+  reap(stats: SendStats): number {
+    return this.direct.reap(stats);
+  }
+
+  get watchesErrorQueue(): boolean {
+    return this.direct.watchesErrorQueue;
+  }
+
+  /** While the ring holds a chain of this connection's, nothing else may be sent. */
+  get busy(): boolean {
+    return this.ring?.busy ?? false;
+  }
+
+  /** Once the ring holds nothing of this connection's (error-queue notifications are the caller's). */
+  whenIdle(done: () => void): void {
+    if (this.ring === undefined) done();
+    else this.ring.whenIdle(done);
+  }
+
+  submit(queue: SendQueue, stats: SendStats): number {
+    const ring = this.ring, direct = this.direct;
+    for (;;) {
+      const n = queue.length;
+      if (n === 0) return SUBMITTED;
+      // The chain in flight is the head of the queue; its completion wakes the fiber.
+      if (ring !== undefined && ring.busy) return SUBMITTED;
+      const onRing = queue.route(0) === ROUTE_IO_URING;
+      const max = Math.min(n, MAX_RUN);
+      let run = 1;
+      while (run < max && (queue.route(run) === ROUTE_IO_URING) === onRing) run++;
+      if (onRing) {
+        this.#active = ring!;
+        return ring!.submit(queue, stats, run);
+      }
+      this.#active = direct;
+      const copied = stats.bytes.copy;
+      const result = direct.submit(queue, stats, run);
+      // Bytes sent by copy count toward the ring's re-probe too.
+      if (ring !== undefined) ring.downgrade.countCopied(stats.bytes.copy - copied);
+      if (result !== SUBMITTED) return result;
+    }
+  }
+
+  route(size: number): number {
+    return this.router.route(size);
+  }
+
+  leaseRoute(lease: Uint8Array, route: number): number {
+    // MsgZerocopy would drop a registered lease without returning it to the pool.
+    return route === ROUTE_MSG_ZEROCOPY && lease.buffer === this.#registered ? ROUTE_IO_URING : route;
+  }
+
+  releaseLease(lease: Uint8Array): void {
+    if (lease.buffer === this.#registered) this.leases!.release(lease);
+  }
+
+  releaseStaged(chunk: Uint8Array): void {
+    const leases = this.leases;
+    if (leases !== undefined && leases.handOver(chunk)) leases.release(chunk);
+  }
+
+  close(): void {
+    this.direct.close();
+    this.ring?.close();
+  }
+}

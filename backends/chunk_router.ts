@@ -1,0 +1,118 @@
+/**
+ * The per-chunk choice of `backend: "auto"` for one connection: the {@link SizePolicy} band of the
+ * chunk's size names a backend, and what the kernel has reported for this socket can overrule it:
+ *
+ * - a zero-copy route whose notifications said COPIED (loopback, a device without scatter-gather)
+ *   is downgraded: chunks go by copy until `reprobeBytes` more have gone, then zero-copy is tried
+ *   again;
+ * - until the kernel has confirmed one zero-copied send on a route (after opening, and after each
+ *   re-probe), only {@link PROBE_BYTES} go that way at a time, so a path that copies anyway costs
+ *   one probe, not everything written before the first notification arrives;
+ * - after ENOBUFS (MSG_ZEROCOPY over optmem or RLIMIT_MEMLOCK) or ENOMEM (SEND_ZC over
+ *   RLIMIT_MEMLOCK), chunks go by copy until every zero-copy buffer in flight is released.
+ *
+ * `route()` runs per chunk in `write()`: it compares numbers and reads counters, and allocates
+ * nothing.
+ *
+ * @module
+ */
+import type { CopiedDowngrade } from "./copied_downgrade.ts";
+import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY } from "./send_queue.ts";
+import type { PolicyBackend, PolicyBand } from "./size_policy.ts";
+import type { SendStats } from "./send_stats.ts";
+
+/** Zero-copy bytes queued or in flight on a route the kernel has not confirmed yet. */
+export const PROBE_BYTES = 256 * 1024;
+
+/** What the router reads of a zero-copy sender: its downgrade state and what it holds. */
+export interface ZeroCopyRoute {
+  readonly downgrade: CopiedDowngrade;
+  /** Bytes sent zero-copy whose notification has not come. */
+  readonly inflightBytes: number;
+}
+
+/** The backends this connection has. */
+export interface RouteAvailability {
+  readonly msgZerocopy: boolean;
+  readonly ioUring: boolean;
+}
+
+/** The route of each band: its first backend that is available. */
+export const bandRoutes = (bands: readonly PolicyBand[], available: RouteAvailability): Uint8Array =>
+  Uint8Array.from(bands, (band) => {
+    const backend = band.use.find((b: PolicyBackend) =>
+      b === "copy" || (b === "msg_zerocopy" && available.msgZerocopy) || (b === "io_uring" && available.ioUring)
+    )!;
+    return backend === "io_uring" ? ROUTE_IO_URING : backend === "msg_zerocopy" ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY;
+  });
+
+export class ChunkRouter {
+  readonly #from: Float64Array;
+  readonly #routes: Uint8Array;
+  readonly #last: number;
+  #noBuffers: number;
+  #pressure = false;
+
+  /**
+   * @param bands the policy's bands for this connection's transport
+   * @param routes {@link bandRoutes} of them
+   * @param msgZerocopy the socket's MSG_ZEROCOPY state, if any band routes there
+   * @param ioUring the socket's io_uring sender, if any band routes there
+   * @param queuedOwnedBytes owned bytes queued and not yet sent
+   */
+  constructor(
+    bands: readonly PolicyBand[],
+    routes: Uint8Array,
+    private readonly msgZerocopy: ZeroCopyRoute | undefined,
+    private readonly ioUring: ZeroCopyRoute | undefined,
+    private readonly stats: SendStats,
+    private readonly queuedOwnedBytes: () => number,
+    private readonly probeBytes = PROBE_BYTES,
+  ) {
+    this.#from = Float64Array.from(bands, (b) => b.from);
+    this.#routes = routes;
+    this.#last = bands.length - 1;
+    this.#noBuffers = stats.noBufferFallbacks;
+    for (const route of routes) {
+      if (route === ROUTE_MSG_ZEROCOPY && msgZerocopy === undefined) throw new Error("a band routes to msg_zerocopy, which is missing");
+      if (route === ROUTE_IO_URING && ioUring === undefined) throw new Error("a band routes to io_uring, which is missing");
+    }
+  }
+
+  /** The route the policy gives `size` before the kernel's reports are considered. */
+  planned(size: number): number {
+    const from = this.#from;
+    let b = 0;
+    while (b < this.#last && size >= from[b + 1]) b++;
+    return this.#routes[b];
+  }
+
+  /** The route for a chunk of `size` bytes now: {@link ROUTE_COPY}, {@link ROUTE_MSG_ZEROCOPY} or {@link ROUTE_IO_URING}. */
+  route(size: number): number {
+    const route = this.planned(size);
+    if (route === ROUTE_COPY) return ROUTE_COPY;
+    const zc = route === ROUTE_IO_URING ? this.ioUring! : this.msgZerocopy!;
+    const d = zc.downgrade;
+    if (!d.enabled) return ROUTE_COPY;
+    if (this.#underPressure()) return ROUTE_COPY;
+    if (!d.confirmed) {
+      // Probing: one window of zero-copy bytes at a time until a notification tells.
+      const pending = zc.inflightBytes + this.queuedOwnedBytes();
+      if (pending > 0 && pending + size > this.probeBytes) return ROUTE_COPY;
+    }
+    return route;
+  }
+
+  /** After ENOBUFS or ENOMEM: true until no zero-copy buffer is in flight. */
+  #underPressure(): boolean {
+    const noBuffers = this.stats.noBufferFallbacks;
+    if (noBuffers !== this.#noBuffers) {
+      this.#noBuffers = noBuffers;
+      this.#pressure = true;
+    }
+    if (!this.#pressure) return false;
+    if ((this.msgZerocopy?.inflightBytes ?? 0) + (this.ioUring?.inflightBytes ?? 0) > 0) return true;
+    this.#pressure = false;
+    return false;
+  }
+}

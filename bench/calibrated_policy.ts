@@ -1,0 +1,107 @@
+/**
+ * Turns calibration results into a size policy (`backends/size_policy.ts`): per sink, which
+ * backend wins at each measured chunk size, and the crossover sizes where the winner changes.
+ *
+ * - A zero-copy backend is chosen for a size only if it beats copy there by {@link MARGIN} (every
+ *   runtime measured counts equally: geometric mean of its throughput relative to copy); a band
+ *   lists such backends best first, then copy.
+ * - A crossover is where the two winners' throughput ratio crosses 1, interpolated on a log scale
+ *   between the two measured sizes around it; the band starts there, rounded to 1 KiB.
+ * - UDP bands come from the UDP blackhole. TCP has no sink here where the kernel zero-copies (over
+ *   loopback every zero-copy send is copied, KERNEL-ABI.md §2.7), so the TCP bands take the
+ *   blackhole's crossovers, extended past its largest datagram; over loopback `auto` learns from
+ *   the first COPIED notification and sends by copy. The loopback winners are recorded in
+ *   `measured` all the same.
+ *
+ * @module
+ */
+import type { PolicyBackend, SizePolicyJson } from "../backends/size_policy.ts";
+import type { Cell } from "./calibration_runs.ts";
+import type { RuntimeResult, SinkName } from "./runtime_calibration.ts";
+
+/** How much better than copy a zero-copy backend must be to be chosen. */
+export const MARGIN = 0.05;
+
+const CHOICES: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
+
+/** Where the best single backend changes between two measured sizes. */
+export interface Crossover {
+  readonly sink: SinkName;
+  readonly from: PolicyBackend;
+  readonly to: PolicyBackend;
+  /** The interpolated size in bytes where `to` overtakes `from`. */
+  readonly size: number;
+}
+
+export interface SinkCalibration {
+  readonly sink: SinkName;
+  /** Per measured size, the backends a band would use there, best first. */
+  readonly winners: readonly { readonly size: number; readonly use: readonly PolicyBackend[] }[];
+  readonly bands: readonly { readonly from: number; readonly use: readonly PolicyBackend[] }[];
+  readonly crossovers: readonly Crossover[];
+}
+
+export interface CalibratedPolicy {
+  readonly policy: SizePolicyJson;
+  readonly sinks: readonly SinkCalibration[];
+}
+
+/** The policy the results call for, with what each sink showed. */
+export const calibratedPolicy = (results: readonly RuntimeResult[], mode: string): CalibratedPolicy => {
+  const sinks = (["udp", "tcp"] as const).map((sink) => calibrateSink(results, sink)).filter((s) => s !== undefined);
+  const udp = sinks.find((s) => s.sink === "udp");
+  const tcp = sinks.find((s) => s.sink === "tcp");
+  const runtimes = results.map((r) => `${r.runtime} ${r.version}`).join(", ");
+  const policy: SizePolicyJson = {
+    version: 1,
+    ...(udp !== undefined ? { udp: udp.bands, tcp: udp.bands } : {}),
+    measured: {
+      by: `bench/main.ts --${mode}, ${runtimes}, ${new Date().toISOString()}`,
+      note: "udp: the UDP blackhole; tcp: the blackhole's crossovers too (loopback TCP always copies); see sinks",
+      sinks: Object.fromEntries(sinks.map((s) => [s.sink, { winners: s.winners, crossovers: s.crossovers }])),
+    },
+  };
+  if (udp === undefined && tcp !== undefined) {
+    // No zero-copy sink was measured: keep the built-in bands (no "tcp"/"udp" keys would be invalid).
+    return { policy: { ...policy, measured: { ...(policy.measured as object), note: "no UDP blackhole: built-in bands kept" } }, sinks };
+  }
+  return { policy, sinks };
+};
+
+/** The cells of `sink` in every runtime that measured it. */
+const cellsOf = (results: readonly RuntimeResult[], sink: SinkName): Cell[][] =>
+  results.map((r) => r.sinks[sink]).filter((c): c is Cell[] => typeof c !== "string");
+
+const calibrateSink = (results: readonly RuntimeResult[], sink: SinkName): SinkCalibration | undefined => {
+  const runs = cellsOf(results, sink);
+  if (runs.length === 0) return undefined;
+  const sizes = [...new Set(runs.flatMap((cells) => cells.map((c) => c.size)))].sort((a, b) => a - b);
+  const mbps = (cells: Cell[], sender: string, size: number) =>
+    cells.find((c) => c.sender === sender && c.size === size)?.mbps ?? NaN;
+  /** Geometric mean over the runtimes of a's throughput over b's at `size`. */
+  const ratio = (a: PolicyBackend, b: PolicyBackend, size: number): number => {
+    const logs = runs.map((cells) => Math.log(mbps(cells, a, size) / mbps(cells, b, size))).filter(Number.isFinite);
+    return logs.length === 0 ? NaN : Math.exp(logs.reduce((x, y) => x + y, 0) / logs.length);
+  };
+  const winners = sizes.map((size) => {
+    const better = CHOICES.filter((b) => b !== "copy" && ratio(b, "copy", size) >= 1 + MARGIN)
+      .sort((a, b) => ratio(b, "copy", size) - ratio(a, "copy", size));
+    return { size, use: [...better, "copy"] as PolicyBackend[] };
+  });
+  const bands: { from: number; use: PolicyBackend[] }[] = [];
+  const crossovers: Crossover[] = [];
+  winners.forEach((w, i) => {
+    if (i === 0) return void bands.push({ from: 0, use: w.use });
+    const last = bands[bands.length - 1];
+    if (w.use[0] === last.use[0]) return;
+    const s1 = winners[i - 1].size, s2 = w.size;
+    const r1 = ratio(w.use[0], last.use[0], s1), r2 = ratio(w.use[0], last.use[0], s2);
+    // Where log(ratio) crosses 0 between log2(s1) and log2(s2); at s2 if it never does in between.
+    const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 1;
+    const size = Math.round(2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))));
+    crossovers.push({ sink, from: last.use[0], to: w.use[0], size });
+    const from = Math.max(bands[bands.length - 1].from + 1024, Math.round(size / 1024) * 1024);
+    bands.push({ from, use: w.use });
+  });
+  return { sink, winners, bands, crossovers };
+};

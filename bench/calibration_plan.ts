@@ -1,0 +1,43 @@
+/**
+ * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
+ * (the README's main job, about a minute for both runtimes on a 2-core machine) and `--full`.
+ *
+ * @module
+ */
+import type { SinkPlan } from "./calibration_runs.ts";
+
+export type Mode = "quick" | "full";
+
+const KiB = 1024, MiB = 1 << 20;
+
+/** The largest datagram the UDP blackhole sends: a 64 KiB datagram does not fit (65507 B over IPv4). */
+export const UDP_MAX = 60 * KiB;
+
+export interface Plan {
+  readonly tcpSizes: readonly number[];
+  readonly udpSizes: readonly number[];
+  readonly tcp: SinkPlan;
+  readonly udp: SinkPlan;
+}
+
+/** Powers of two from 512 B to `max`. */
+const powers = (max: number): number[] => {
+  const out: number[] = [];
+  for (let s = 512; s <= max; s *= 2) out.push(s);
+  return out;
+};
+
+export const PLANS: Record<Mode, Plan> = {
+  quick: {
+    tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
+    udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
+    tcp: { rounds: 5, bytesPerRun: (size) => (size < 16 * KiB ? 4 : 16) * MiB },
+    udp: { rounds: 5, bytesPerRun: (size) => (size < 16 * KiB ? 4 : 16) * MiB },
+  },
+  full: {
+    tcpSizes: powers(MiB),
+    udpSizes: [...powers(32 * KiB), UDP_MAX],
+    tcp: { rounds: 11, bytesPerRun: (size) => (size < 16 * KiB ? 16 : 64) * MiB },
+    udp: { rounds: 11, bytesPerRun: (size) => (size < 16 * KiB ? 16 : 64) * MiB },
+  },
+};

@@ -1,0 +1,158 @@
+/**
+ * The timed runs of the calibration for one sink in this process: at each chunk size, the
+ * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
+ * workload, one run each per round, in an order that rotates every round, so a noisy machine
+ * drifts over all of them alike. A cell reports its median run.
+ *
+ * The workload is the same for every sender: a run writes fresh whole buffers, each its own
+ * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
+ * so a zero-copy route may take each one over and a copy route borrows it. A run opens a
+ * connection, writes every chunk (awaiting each write), closes (which for zero-copy waits for
+ * every notification) and, over TCP, waits for the sink's byte count. Each run is one tinybench
+ * task iteration; a full garbage collection (where the runtime offers one) precedes it.
+ *
+ * @module
+ */
+import { Bench } from "tinybench";
+import type { BackendChoice, ConnectionStats } from "../mod.ts";
+import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
+import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
+import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
+
+/** zcio's backends, as the table lists them. */
+export const BACKENDS = ["copy", "msg_zerocopy", "io_uring", "auto"] as const satisfies readonly BackendChoice[];
+/** Every sender of a cell: the runtime's own socket, then zcio's backends. */
+export const SENDERS = ["runtime", ...BACKENDS] as const;
+export type Sender = typeof SENDERS[number];
+
+/** What a zcio run's connection reported (of the median run). */
+export interface RunStats {
+  readonly bytes: ConnectionStats["bytes"];
+  readonly routed: ConnectionStats["routed"];
+  readonly zeroCopiedBytes: number;
+  readonly copiedBytes: number;
+  readonly downgrades: number;
+  readonly noBufferFallbacks: number;
+  readonly downgradeReasons: readonly string[];
+}
+
+export interface Cell {
+  readonly sender: Sender;
+  readonly size: number;
+  /** MB/s (10^6 bytes per second) of the median run. */
+  readonly mbps: number;
+  /** MB/s of every timed run, in round order. */
+  readonly samples: readonly number[];
+  readonly stats?: RunStats;
+}
+
+export interface SinkPlan {
+  /** Timed rounds per size (after one untimed warm-up round). */
+  readonly rounds: number;
+  /** Bytes one run sends at `size`. */
+  readonly bytesPerRun: (size: number) => number;
+}
+
+/** Progress: what just finished, and how many runs of this sink are done out of how many. */
+export type Progress = (what: string, done: number, total: number) => void;
+
+/** Runs every sender at every size into `target`. */
+export const runSink = async (
+  target: SinkTarget,
+  sizes: readonly number[],
+  plan: SinkPlan,
+  onProgress: Progress,
+): Promise<Cell[]> => {
+  const total = sizes.length * (plan.rounds + 1) * SENDERS.length;
+  let done = 0;
+  const cells: Cell[] = [];
+  for (const size of sizes) {
+    const times = Math.max(1, Math.round(plan.bytesPerRun(size) / size));
+    const bytes = times * size;
+    const samples = new Map<Sender, number[]>(SENDERS.map((s) => [s, []]));
+    const stats = new Map<Sender, RunStats[]>();
+    for (let round = 0; round <= plan.rounds; round++) {
+      const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+      for (let k = 0; k < SENDERS.length; k++) {
+        const sender = SENDERS[(k + round) % SENDERS.length];
+        let pool: Uint8Array[] = [];
+        bench.add(sender, async () => {
+          const chunks = pool;
+          pool = [];
+          const sent = await send(target, sender, times, (i) => chunks[i]);
+          if (sent.count !== bytes) throw new Error(`${sender} at ${size} B: ${sent.count} bytes counted, expected ${bytes}`);
+          if (round > 0 && sent.stats !== undefined) stats.set(sender, [...(stats.get(sender) ?? []), compact(sent.stats)]);
+        }, {
+          beforeEach: () => {
+            collectGarbage();
+            pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
+          },
+        });
+      }
+      bench.addEventListener("cycle", (e) => {
+        const task = (e as unknown as { task: { name: string } }).task;
+        onProgress(`${target.transport} ${label(size)} ${task.name} (round ${round === 0 ? "warm-up" : `${round}/${plan.rounds}`})`, ++done, total);
+      });
+      await bench.run();
+      if (round === 0) continue;
+      for (const task of bench.tasks) {
+        const result = task.result as { state: string; latency?: { mean: number }; error?: unknown };
+        if (result.latency === undefined) throw new Error(`${task.name} at ${size} B failed: ${String(result.error)}`);
+        samples.get(task.name as Sender)!.push(bytes / 1e6 / (result.latency.mean / 1000));
+      }
+    }
+    for (const sender of SENDERS) {
+      const runs = samples.get(sender)!;
+      const m = median(runs);
+      // The stats of the run closest to the median.
+      const all = stats.get(sender);
+      const at = runs.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(runs[best] - m) ? i : best), 0);
+      cells.push({ sender, size, mbps: m, samples: runs, stats: all?.[at] });
+    }
+  }
+  return cells;
+};
+
+/** A size as the table and progress print it. */
+export const label = (size: number): string =>
+  size >= 1 << 20 ? `${size / (1 << 20)} MiB` : size >= 1024 ? `${+(size / 1024).toFixed(1)} KiB` : `${size} B`;
+
+export const median = (values: readonly number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+const send = async (
+  target: SinkTarget,
+  sender: Sender,
+  times: number,
+  chunkAt: (i: number) => Uint8Array,
+): Promise<{ count: number; stats?: ConnectionStats }> => {
+  if (sender === "runtime") {
+    const count = target.transport === "tcp"
+      ? await sendWithRuntimeSocket(target.port, times, chunkAt)
+      : await sendUdpWithRuntimeSocket(target.port, times, chunkAt);
+    return { count };
+  }
+  const r = await sendChunks(target, { backend: sender }, times, (_, i) => chunkAt(i));
+  const count = target.transport === "tcp" ? r.count : r.stats.bytes.copy + r.stats.bytes.msg_zerocopy + r.stats.bytes.io_uring;
+  return { count, stats: r.stats };
+};
+
+const compact = (s: ConnectionStats): RunStats => ({
+  bytes: s.bytes,
+  routed: s.routed,
+  zeroCopiedBytes: s.zeroCopiedBytes,
+  copiedBytes: s.copiedBytes,
+  downgrades: s.downgrades,
+  noBufferFallbacks: s.noBufferFallbacks,
+  downgradeReasons: s.downgradeReasons,
+});
+
+/** A full collection where the runtime offers one (Bun.gc; gc with --expose-gc in Deno and Node). */
+const collectGarbage = (): void => {
+  const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
+  if (g.Bun !== undefined) g.Bun.gc(true);
+  else g.gc?.();
+};

@@ -1,0 +1,66 @@
+/**
+ * The calibration's markdown table: per sink, one row per chunk size and runtime, MB/s of the
+ * runtime's own socket and of every zcio backend, each with its ratio to the best single backend
+ * (copy, msg_zerocopy, io_uring) of that row, which is in bold.
+ *
+ * @module
+ */
+import { bestBackend } from "./acceptance.ts";
+import { type Mode, PLANS, UDP_MAX } from "./calibration_plan.ts";
+import { label, SENDERS } from "./calibration_runs.ts";
+import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
+
+const HEADINGS: Record<string, string> = {
+  runtime: "runtime socket",
+  copy: "copy",
+  msg_zerocopy: "msg_zerocopy",
+  io_uring: "io_uring",
+  auto: "auto",
+};
+
+export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
+  const plan = PLANS[mode];
+  const lines: string[] = [
+    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} interleaved runs per cell (after a warm-up round); ` +
+    "in brackets, the ratio to the best single backend of the row (in bold).",
+    "",
+  ];
+  for (const sink of SINKS) {
+    lines.push(`### ${SINK_TITLES[sink]}`, "");
+    if (sink === "udp") {
+      lines.push(
+        `One chunk is one datagram: sizes stop at ${label(UDP_MAX)}, since 64 KiB does not fit in a UDP datagram (65507 bytes).`,
+        "",
+      );
+    }
+    const header = ["chunk", "runtime", ...SENDERS.map((s) => HEADINGS[s])];
+    lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
+    const skipped = results.filter((r) => typeof r.sinks[sink] === "string");
+    const measured = results.filter((r) => typeof r.sinks[sink] !== "string");
+    const sizes = [...new Set(measured.flatMap((r) => (r.sinks[sink] as { size: number }[]).map((c) => c.size)))]
+      .sort((a, b) => a - b);
+    for (const size of sizes) {
+      for (const r of measured) {
+        const cells = r.sinks[sink] as Exclude<typeof r.sinks[typeof sink], string>;
+        const best = bestBackend(cells, size);
+        const row = SENDERS.map((sender) => {
+          const c = cells.find((x) => x.size === size && x.sender === sender)!;
+          const text = `${c.mbps.toFixed(0)} (${(c.mbps / best.mbps).toFixed(2)})`;
+          return c === best ? `**${text}**` : text;
+        });
+        lines.push(`| ${label(size)} | ${r.runtime} | ${row.join(" | ")} |`);
+      }
+    }
+    for (const r of skipped) lines.push(`| — | ${r.runtime} | skipped: ${r.sinks[sink]} |${" |".repeat(SENDERS.length - 1)}`);
+    lines.push("");
+  }
+  lines.push(
+    "Every sender writes the same thing: fresh whole buffers (each its own ArrayBuffer, never written twice), prepared " +
+      "before the timed run; a run connects, writes them all, closes (zero-copy: once every notification is in) and, " +
+      "over TCP, waits for the sink's byte count. Loopback TCP goes into a sink process of the same runtime; the UDP " +
+      "blackhole is 127.0.0.1 in a private network namespace whose qdisc drops every packet, so the kernel really " +
+      "zero-copies there. Over loopback the kernel copies every zero-copy send and says so: zero-copy backends " +
+      "downgrade to copy after the first notification, as `auto` does after one probe.",
+  );
+  return lines.join("\n");
+};

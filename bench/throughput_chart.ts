@@ -1,0 +1,148 @@
+/**
+ * The calibration chart as a hand-written SVG: one panel per runtime (rows) and sink (columns),
+ * throughput against chunk size on a log2 x axis, one line per sender, and each crossover (where
+ * the best single backend changes, interpolated between two measured sizes) marked with a dashed
+ * line and its size.
+ *
+ * @module
+ */
+import type { Cell } from "./calibration_runs.ts";
+import { label, SENDERS } from "./calibration_runs.ts";
+import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
+
+const COLORS: Record<string, string> = {
+  runtime: "#888888",
+  copy: "#1f77b4",
+  msg_zerocopy: "#ff7f0e",
+  io_uring: "#2ca02c",
+  auto: "#000000",
+};
+const NAMES: Record<string, string> = { runtime: "runtime socket", copy: "copy", msg_zerocopy: "msg_zerocopy", io_uring: "io_uring", auto: "auto" };
+
+const PANEL_W = 560, PANEL_H = 340;
+const M = { left: 64, right: 16, top: 34, bottom: 44 };
+const LEGEND_H = 36;
+
+const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const f = (n: number): string => n.toFixed(1);
+
+/** Where the best single backend changes between adjacent measured sizes of one panel. */
+export const panelCrossovers = (cells: readonly Cell[]): { size: number; from: string; to: string }[] => {
+  const sizes = [...new Set(cells.map((c) => c.size))].sort((a, b) => a - b);
+  const at = (sender: string, size: number) => cells.find((c) => c.sender === sender && c.size === size)!.mbps;
+  const best = (size: number) =>
+    ["copy", "msg_zerocopy", "io_uring"].reduce((a, b) => (at(b, size) > at(a, size) ? b : a));
+  const out: { size: number; from: string; to: string }[] = [];
+  for (let i = 1; i < sizes.length; i++) {
+    const s1 = sizes[i - 1], s2 = sizes[i], a = best(s1), b = best(s2);
+    if (a === b) continue;
+    const r1 = at(b, s1) / at(a, s1), r2 = at(b, s2) / at(a, s2);
+    const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 0.5;
+    out.push({ size: 2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))), from: a, to: b });
+  }
+  return out;
+};
+
+export const throughputChart = (results: readonly RuntimeResult[], title: string): string => {
+  const rows = results.length, cols = SINKS.length;
+  const width = cols * PANEL_W, height = LEGEND_H + rows * PANEL_H;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="8" y="15" font-size="13" font-weight="bold">${esc(title)}</text>`,
+  ];
+  // Legend.
+  SENDERS.forEach((s, i) => {
+    const x = 8 + i * 130, y = 28;
+    out.push(
+      `<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${COLORS[s]}" stroke-width="${s === "auto" ? 3 : 2}"${s === "runtime" ? ' stroke-dasharray="4 3"' : ""}/>`,
+      `<text x="${x + 27}" y="${y + 4}">${esc(NAMES[s])}</text>`,
+    );
+  });
+  out.push(
+    `<line x1="${8 + SENDERS.length * 130}" y1="28" x2="${30 + SENDERS.length * 130}" y2="28" stroke="#d62728" stroke-width="1" stroke-dasharray="3 3"/>`,
+    `<text x="${35 + SENDERS.length * 130}" y="32">crossover (best backend changes)</text>`,
+  );
+  results.forEach((r, row) => {
+    SINKS.forEach((sink, col) => {
+      const x0 = col * PANEL_W, y0 = LEGEND_H + row * PANEL_H;
+      out.push(panel(r, sink, x0, y0));
+    });
+  });
+  out.push("</svg>");
+  return out.join("\n");
+};
+
+const panel = (r: RuntimeResult, sink: typeof SINKS[number], x0: number, y0: number): string => {
+  const out: string[] = [];
+  const heading = `${SINK_TITLES[sink]}, ${r.runtime} ${r.version}`;
+  out.push(`<text x="${x0 + M.left}" y="${y0 + 20}" font-size="12" font-weight="bold">${esc(heading)}</text>`);
+  const cells = r.sinks[sink];
+  const pw = PANEL_W - M.left - M.right, ph = PANEL_H - M.top - M.bottom;
+  const px = x0 + M.left, py = y0 + M.top;
+  out.push(`<rect x="${px}" y="${py}" width="${pw}" height="${ph}" fill="none" stroke="#cccccc"/>`);
+  if (typeof cells === "string") {
+    out.push(`<text x="${px + 10}" y="${py + ph / 2}">${esc(`skipped: ${cells}`.slice(0, 90))}</text>`);
+    return out.join("\n");
+  }
+  const sizes = [...new Set(cells.map((c) => c.size))].sort((a, b) => a - b);
+  const lx0 = Math.log2(sizes[0]), lx1 = Math.log2(sizes[sizes.length - 1]);
+  const xOf = (size: number) => px + ((Math.log2(size) - lx0) / Math.max(1, lx1 - lx0)) * pw;
+  const top = niceMax(Math.max(...cells.map((c) => c.mbps)) * 1.08);
+  const yOf = (mbps: number) => py + ph - (mbps / top) * ph;
+  // Grid and axes.
+  for (let i = 0; i <= 5; i++) {
+    const v = (top / 5) * i, y = yOf(v);
+    out.push(
+      `<line x1="${px}" y1="${f(y)}" x2="${px + pw}" y2="${f(y)}" stroke="#eeeeee"/>`,
+      `<text x="${px - 6}" y="${f(y + 4)}" text-anchor="end">${v.toFixed(0)}</text>`,
+    );
+  }
+  for (let l = Math.ceil(lx0); l <= lx1; l++) {
+    const size = 2 ** l, x = xOf(size);
+    out.push(
+      `<line x1="${f(x)}" y1="${py + ph}" x2="${f(x)}" y2="${py + ph + 4}" stroke="#666666"/>`,
+      `<text x="${f(x)}" y="${py + ph + 16}" text-anchor="middle">${esc(label(size).replace(" ", ""))}</text>`,
+    );
+  }
+  if (!sizes.every((s) => Number.isInteger(Math.log2(s)))) {
+    for (const s of sizes.filter((s) => !Number.isInteger(Math.log2(s)))) {
+      out.push(`<text x="${f(xOf(s))}" y="${py + ph + 28}" text-anchor="middle" fill="#666666">${esc(label(s).replace(" ", ""))}</text>`);
+    }
+  }
+  out.push(
+    `<text x="${px + pw / 2}" y="${y0 + PANEL_H - 4}" text-anchor="middle">chunk size (log scale)</text>`,
+    `<text x="${x0 + 14}" y="${py + ph / 2}" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${py + ph / 2})">MB/s</text>`,
+  );
+  // Crossovers.
+  panelCrossovers(cells).forEach((c, k) => {
+    const x = xOf(c.size);
+    // Labels step down so neighbours never overlap, and turn left near the right edge.
+    const right = x > px + pw - 150;
+    out.push(
+      `<line x1="${f(x)}" y1="${py}" x2="${f(x)}" y2="${py + ph}" stroke="#d62728" stroke-width="1" stroke-dasharray="3 3"/>`,
+      `<text x="${f(right ? x - 3 : x + 3)}" y="${py + 12 + 13 * k}" fill="#d62728"${right ? ' text-anchor="end"' : ""}>` +
+        `${esc(`${c.from}→${c.to} ${label(Math.round(c.size / 256) * 256)}`)}</text>`,
+    );
+  });
+  // One line per sender.
+  for (const sender of SENDERS) {
+    const points = sizes.map((s) => {
+      const c = cells.find((x) => x.size === s && x.sender === sender)!;
+      return [xOf(s), yOf(c.mbps)] as const;
+    });
+    const dash = sender === "runtime" ? ' stroke-dasharray="4 3"' : "";
+    out.push(
+      `<polyline fill="none" stroke="${COLORS[sender]}" stroke-width="${sender === "auto" ? 2.5 : 1.5}"${dash} points="${points.map(([x, y]) => `${f(x)},${f(y)}`).join(" ")}"/>`,
+      ...points.map(([x, y]) => `<circle cx="${f(x)}" cy="${f(y)}" r="2.5" fill="${COLORS[sender]}"/>`),
+    );
+  }
+  return out.join("\n");
+};
+
+/** A round axis maximum: 1, 2 or 5 times a power of ten, at least `v`. */
+const niceMax = (v: number): number => {
+  const p = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+};

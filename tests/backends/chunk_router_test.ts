@@ -1,0 +1,191 @@
+/**
+ * `auto`'s per-chunk choice without sockets: the policy band of a size, availability fallbacks, the
+ * downgrade after COPIED and the re-probe after reprobeBytes, the probe window before the kernel
+ * has confirmed zero-copy, the pause after ENOBUFS/ENOMEM, and the per-peer answers that let a new
+ * connection skip the probe. Nothing here sends or times anything.
+ */
+import { bandRoutes, ChunkRouter, PROBE_BYTES, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
+import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
+import {
+  MAX_PEERS,
+  PATH_COPIES,
+  PATH_UNKNOWN,
+  PATH_ZERO_COPIES,
+  PathVerdicts,
+  PEER_COPIES_REASON,
+  VERDICT_TTL_MS,
+} from "../../backends/path_verdicts.ts";
+import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY } from "../../backends/send_queue.ts";
+import { SendStats } from "../../backends/send_stats.ts";
+import { SizePolicy } from "../../backends/size_policy.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+
+const KiB = 1024, MiB = 1 << 20;
+const REPROBE = 4 * MiB;
+
+/** copy below 16 KiB, msg_zerocopy from 16 KiB, io_uring from 64 KiB (each falling back along the list). */
+const POLICY = SizePolicy.parse({
+  version: 1,
+  tcp: [
+    { from: 0, use: "copy" },
+    { from: 16 * KiB, use: ["msg_zerocopy", "io_uring"] },
+    { from: 64 * KiB, use: ["io_uring", "msg_zerocopy"] },
+  ],
+}, "test");
+const BANDS = POLICY.bands("tcp");
+
+/** A zero-copy route as the router sees it: a real downgrade state and in-flight bytes set by hand. */
+class FakeRoute implements ZeroCopyRoute {
+  readonly downgrade = new CopiedDowngrade("copied (test)", REPROBE);
+  inflightBytes = 0;
+}
+
+const rig = (available = { msgZerocopy: true, ioUring: true }) => {
+  const stats = new SendStats();
+  const mz = available.msgZerocopy ? new FakeRoute() : undefined;
+  const uring = available.ioUring ? new FakeRoute() : undefined;
+  let queued = 0;
+  const router = new ChunkRouter(BANDS, bandRoutes(BANDS, available), mz, uring, stats, () => queued);
+  return { stats, mz, uring, router, queue: (bytes: number) => (queued = bytes) };
+};
+
+test("chunk_router: each size takes its band's first available backend", () => {
+  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: true, ioUring: true })), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_IO_URING]);
+  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: false, ioUring: true })), [ROUTE_COPY, ROUTE_IO_URING, ROUTE_IO_URING]);
+  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: true, ioUring: false })), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_MSG_ZEROCOPY]);
+  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: false, ioUring: false })), [ROUTE_COPY, ROUTE_COPY, ROUTE_COPY]);
+
+  const { router, mz, uring } = rig();
+  // Confirmed zero-copy on both routes: the policy alone decides.
+  mz!.downgrade.confirmed = uring!.downgrade.confirmed = true;
+  const expect: [number, number][] = [
+    [1, ROUTE_COPY],
+    [16 * KiB - 1, ROUTE_COPY],
+    [16 * KiB, ROUTE_MSG_ZEROCOPY],
+    [64 * KiB - 1, ROUTE_MSG_ZEROCOPY],
+    [64 * KiB, ROUTE_IO_URING],
+    [1 << 30, ROUTE_IO_URING],
+  ];
+  for (const [size, route] of expect) {
+    assertEquals(router.planned(size), route, `planned(${size})`);
+    assertEquals(router.route(size), route, `route(${size})`);
+  }
+  const none = rig({ msgZerocopy: false, ioUring: false });
+  for (const [size] of expect) assertEquals(none.router.route(size), ROUTE_COPY, `nothing zero-copy: ${size} by copy`);
+});
+
+test("chunk_router: a route the kernel reported COPIED goes by copy until reprobeBytes have gone by copy, then probes again", () => {
+  const { router, uring, mz, stats } = rig();
+  const d = uring!.downgrade;
+  d.confirmed = true;
+  assertEquals(router.route(MiB), ROUTE_IO_URING);
+  d.report(true, MiB, stats); // a notification with ZC_COPIED
+  assertEquals(d.enabled, false);
+  assertEquals(stats.downgrades, 1);
+  assertEquals(stats.downgradeReasons, ["copied (test)"]);
+  assertEquals(router.route(MiB), ROUTE_COPY, "downgraded: large chunks go by copy");
+  assertEquals(router.route(32 * KiB), ROUTE_MSG_ZEROCOPY, "the other route is not downgraded by this one");
+  d.countCopied(REPROBE - 1);
+  assertEquals(router.route(MiB), ROUTE_COPY, "one byte short of reprobeBytes");
+  d.countCopied(1);
+  assertEquals(d.enabled, true);
+  assertEquals(d.confirmed, false, "re-probing: not confirmed yet");
+  assertEquals(router.route(MiB), ROUTE_IO_URING, "the re-probe sends zero-copy again");
+  // The re-probe is copied again: back to copy, counted as a second downgrade.
+  d.report(true, MiB, stats);
+  assertEquals(router.route(MiB), ROUTE_COPY);
+  assertEquals(stats.downgrades, 2);
+  // msg_zerocopy downgrades on its own.
+  mz!.downgrade.report(true, 32 * KiB, stats);
+  assertEquals(router.route(32 * KiB), ROUTE_COPY);
+  assertEquals(stats.copiedBytes, 2 * MiB + 32 * KiB);
+});
+
+test("chunk_router: until the kernel confirms zero-copy, only a probe window goes that way at a time", () => {
+  const { router, uring, queue, stats } = rig();
+  const d = uring!.downgrade;
+  assertEquals(d.confirmed, false);
+  // Nothing pending: the first chunk probes, however large.
+  assertEquals(router.route(4 * MiB), ROUTE_IO_URING);
+  queue(4 * MiB);
+  assertEquals(router.route(64 * KiB), ROUTE_COPY, "a probe is pending: the next chunk goes by copy");
+  queue(0);
+  uring!.inflightBytes = PROBE_BYTES - 64 * KiB;
+  assertEquals(router.route(64 * KiB), ROUTE_IO_URING, "still within the window");
+  assertEquals(router.route(64 * KiB + 1), ROUTE_COPY, "past the window");
+  // A notification without ZC_COPIED confirms: no window any more.
+  d.report(false, 64 * KiB, stats);
+  assertEquals(d.confirmed, true);
+  assertEquals(stats.zeroCopiedBytes, 64 * KiB);
+  uring!.inflightBytes = 64 * MiB;
+  assertEquals(router.route(MiB), ROUTE_IO_URING);
+});
+
+test("chunk_router: after ENOBUFS or ENOMEM, chunks go by copy until no zero-copy buffer is in flight", () => {
+  const { router, mz, uring, stats } = rig();
+  mz!.downgrade.confirmed = uring!.downgrade.confirmed = true;
+  mz!.inflightBytes = 3 * MiB;
+  uring!.inflightBytes = MiB;
+  assertEquals(router.route(MiB), ROUTE_IO_URING);
+  stats.noBufferFallbacks++; // what a sender counts on ENOBUFS (MSG_ZEROCOPY) or ENOMEM (SEND_ZC)
+  assertEquals(router.route(MiB), ROUTE_COPY);
+  assertEquals(router.route(32 * KiB), ROUTE_COPY);
+  mz!.inflightBytes = 0;
+  assertEquals(router.route(MiB), ROUTE_COPY, "io_uring still holds buffers");
+  uring!.inflightBytes = 0;
+  assertEquals(router.route(MiB), ROUTE_IO_URING, "everything released: zero-copy again");
+  assertEquals(router.route(32 * KiB), ROUTE_MSG_ZEROCOPY);
+});
+
+test("chunk_router: a router over a band whose backend is missing is a programming error", () => {
+  let threw = false;
+  try {
+    new ChunkRouter(BANDS, bandRoutes(BANDS, { msgZerocopy: true, ioUring: true }), undefined, undefined, new SendStats(), () => 0);
+  } catch {
+    threw = true;
+  }
+  assert(threw, "the connection must set up every backend its routes name");
+});
+
+test("path_verdicts: answers per peer, fresh for a minute, the least recently answered forgotten first", () => {
+  const v = new PathVerdicts();
+  const t = 1_000_000;
+  assertEquals(v.get("tcp 127.0.0.1 9", t), PATH_UNKNOWN);
+  v.record("tcp 127.0.0.1 9", true, t);
+  v.record("udp 10.0.0.1 53", false, t);
+  assertEquals(v.get("tcp 127.0.0.1 9", t + 1), PATH_COPIES);
+  assertEquals(v.get("udp 10.0.0.1 53", t + 1), PATH_ZERO_COPIES);
+  assertEquals(v.get("tcp 127.0.0.1 10", t + 1), PATH_UNKNOWN, "another port is another peer");
+  assertEquals(v.get("tcp 127.0.0.1 9", t + VERDICT_TTL_MS), PATH_COPIES);
+  assertEquals(v.get("tcp 127.0.0.1 9", t + VERDICT_TTL_MS + 1), PATH_UNKNOWN, "stale");
+  for (let i = 0; i <= MAX_PEERS; i++) v.record(`tcp 10.1.0.${i} 1`, true, t + 2);
+  assertEquals(v.get("udp 10.0.0.1 53", t + 3), PATH_UNKNOWN, "evicted, the oldest");
+  assertEquals(v.get("tcp 10.1.0.1 1", t + 3), PATH_COPIES);
+});
+
+test("path_verdicts: a new connection starts from its peer's answer, and teaches the next one", () => {
+  const v = new PathVerdicts();
+  // Unknown peer: routes start probing, and their first answer is recorded.
+  const first = rig();
+  v.follow("tcp 127.0.0.1 7", [first.uring!.downgrade, first.mz!.downgrade], first.stats);
+  assertEquals(first.router.route(MiB), ROUTE_IO_URING, "probing");
+  first.uring!.downgrade.report(true, MiB, first.stats);
+  assertEquals(v.get("tcp 127.0.0.1 7"), PATH_COPIES);
+  // The next connection to that peer sends by copy from the start, and says why.
+  const second = rig();
+  v.follow("tcp 127.0.0.1 7", [second.uring!.downgrade, second.mz!.downgrade], second.stats);
+  assertEquals(second.router.route(MiB), ROUTE_COPY);
+  assertEquals(second.router.route(32 * KiB), ROUTE_COPY);
+  assertEquals(second.stats.downgradeReasons, [PEER_COPIES_REASON]);
+  // ... and re-probes after reprobeBytes like any downgraded socket; a zero-copied answer is shared too.
+  second.uring!.downgrade.countCopied(REPROBE);
+  assertEquals(second.router.route(MiB), ROUTE_IO_URING);
+  second.uring!.downgrade.report(false, MiB, second.stats);
+  assertEquals(v.get("tcp 127.0.0.1 7"), PATH_ZERO_COPIES);
+  const third = rig();
+  v.follow("tcp 127.0.0.1 7", [third.uring!.downgrade, third.mz!.downgrade], third.stats);
+  assertEquals(third.uring!.downgrade.confirmed, true, "no probe window for a peer known to zero-copy");
+  third.uring!.inflightBytes = 64 * MiB;
+  assertEquals(third.router.route(MiB), ROUTE_IO_URING);
+  assertEquals(third.stats.downgrades, 0);
+});

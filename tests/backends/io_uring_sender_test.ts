@@ -1,0 +1,177 @@
+/**
+ * IoUringSender's bookkeeping when a chain breaks. First the kernel behaviour it relies on, seen on
+ * the real kernel: a SEND_ZC cancelled because an earlier request of its chain failed completes
+ * with -ECANCELED and *no* F_MORE, and is still notified afterwards (with the ZC_COPIED bit). Then
+ * the sender driven through exactly such a sequence with a scripted ring (the refusal this needs
+ * for leases, ENOMEM on unregistered memory while the lease pool is registered, takes an
+ * RLIMIT_MEMLOCK above the 8 MiB pool, which a test cannot raise without CAP_SYS_RESOURCE): leases
+ * chained behind a refused request stay out of the pool until they are really sent, the next chain
+ * makes progress, and the "copied" notifications of requests that sent nothing change no stats.
+ */
+import { IoUringSender } from "../../backends/io_uring.ts";
+import { RegisteredLeases } from "../../backends/registered_leases.ts";
+import { SendQueue } from "../../backends/send_queue.ts";
+import { SendStats } from "../../backends/send_stats.ts";
+import type { UringDispatcher } from "../../backends/uring_dispatcher.ts";
+import {
+  ECANCELED,
+  ENOMEM,
+  EPIPE,
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IOSQE_IO_LINK,
+  MSG_NOSIGNAL,
+} from "../../ffi/constants.ts";
+import { RegisteredBuffers } from "../../ffi/io_uring/registered_buffers.ts";
+import { Ring } from "../../ffi/io_uring/ring.ts";
+import { Slab } from "../../ffi/slab.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+import { sys, tcpPair, unconnectedTcp } from "../ffi/io_uring/loopback.ts";
+
+const COPIED = 0x80000000 | 0; // IORING_NOTIF_USAGE_ZC_COPIED as the s32 cqe.res
+const REPORT_USAGE = 0x8;
+
+const newRing = (entries = 16): Ring => {
+  const setup = Ring.setup(sys, entries);
+  if (!setup.ok) throw new Error(`io_uring setup failed: ${setup.reason}`);
+  return setup.ring;
+};
+
+test("io_uring kernel: a SEND_ZC cancelled by an earlier failure in its chain completes with -ECANCELED and no F_MORE, then is notified anyway", () => {
+  const ring = newRing();
+  const { a, close } = tcpPair();
+  const dead = unconnectedTcp();
+  const slab = Slab.map(sys, 4096);
+  let sqe = ring.getSqe();
+  ring.prepSend(sqe, dead, slab.addr, 100, MSG_NOSIGNAL, 1); // EPIPE: breaks the chain
+  ring.setSqeFlags(sqe, IOSQE_IO_LINK);
+  sqe = ring.getSqe();
+  ring.prepSendZc(sqe, a, slab.addr, 100, 0, REPORT_USAGE, 2);
+  ring.submit();
+  const cqes: number[][] = [];
+  for (let i = 0; i < 100 && cqes.length < 3; i++) {
+    ring.submitAndWait(10, 1);
+    ring.getEvents();
+    ring.reap((ud, res, flags) => cqes.push([ud, res, flags]));
+  }
+  assertEquals(cqes, [[1, -EPIPE, 0], [2, -ECANCELED, 0], [2, COPIED, IORING_CQE_F_NOTIF]], "CQEs (user_data, res, flags)");
+  close();
+  sys.close(dead);
+  ring.close();
+  slab.unmap();
+});
+
+/** The parts of UringDispatcher and Ring that IoUringSender.submit() uses, recording each request. */
+class ScriptedRing {
+  readonly sqes: { op: "send" | "send_zc" | "send_zc_fixed"; len: number; userData: number; link: boolean }[] = [];
+  getSqe(): number {
+    return this.sqes.push({ op: "send", len: 0, userData: 0, link: false }) - 1;
+  }
+  prepSend(sqe: number, _fd: number, _addr: number, len: number, _flags: number, userData: number): void {
+    Object.assign(this.sqes[sqe], { op: "send", len, userData });
+  }
+  prepSendZc(sqe: number, _fd: number, _addr: number, len: number, _flags: number, _zc: number, userData: number): void {
+    Object.assign(this.sqes[sqe], { op: "send_zc", len, userData });
+  }
+  prepSendZcFixed(sqe: number, _fd: number, _addr: number, len: number, _f: number, _zc: number, userData: number): void {
+    Object.assign(this.sqes[sqe], { op: "send_zc_fixed", len, userData });
+  }
+  setSqeFlags(sqe: number, flags: number): void {
+    this.sqes[sqe].link = (flags & IOSQE_IO_LINK) !== 0;
+  }
+  /** The requests of the chain submitted last. */
+  take() {
+    return this.sqes.splice(0);
+  }
+}
+
+test("io_uring sender: leases chained behind a request refused with ENOMEM stay out of the pool until sent; the next chain copies unregistered memory; empty 'copied' notifications change no stats", async () => {
+  const ring = newRing();
+  const registration = RegisteredBuffers.register(sys, ring, 1 << 20);
+  assert(registration.ok, "registering 1 MiB (as root)");
+  const leases = new RegisteredLeases(registration.buffers);
+  const pool = registration.buffers;
+  const scripted = new ScriptedRing();
+  let outstanding = 0;
+  const dispatcher = {
+    ring: scripted,
+    leases,
+    attach: () => 7,
+    detach: () => {},
+    userData: (_id: number, slot: number) => slot,
+    reserve: (n: number) => n,
+    submitted: (n: number) => void (outstanding += n),
+    finished: () => void outstanding--,
+  } as unknown as UringDispatcher;
+  const staging = Slab.map(sys, 65536);
+  const queue = new SendQueue(staging.bytes, staging.addr, true, () => {});
+  const stats = new SendStats();
+  let wakes = 0;
+  const sender = new IoUringSender(sys, 99, false, dispatcher, 64 << 20);
+  sender.bind(queue, stats, () => wakes++);
+
+  const owned = new Uint8Array(256 * 1024); // unregistered: the kernel charges it at submission
+  const lease1 = await leases.lease(64 * 1024), lease2 = await leases.lease(32 * 1024);
+  assert(leases.handOver(lease1) && leases.handOver(lease2), "both are leases");
+  queue.own(owned);
+  queue.own(lease1);
+  queue.own(lease2);
+  const leased = 96 * 1024;
+  assertEquals(pool.usedBytes, leased);
+
+  // Chain 1: all SEND_ZC; the owned chunk is refused at submission, which fails the whole chain.
+  assertEquals(sender.submit(queue, stats), 0);
+  const chain1 = scripted.take();
+  assertEquals(chain1.map((r) => [r.op, r.len, r.link]), [
+    ["send_zc", owned.length, true],
+    ["send_zc_fixed", lease1.length, true],
+    ["send_zc_fixed", lease2.length, false],
+  ]);
+  const [o, a, b] = chain1.map((r) => r.userData);
+  sender.complete(o, -ENOMEM, IORING_CQE_F_MORE);
+  sender.complete(a, -ECANCELED, 0); // no F_MORE, yet a notification follows
+  sender.complete(b, -ECANCELED, 0);
+  assert(!sender.busy, "the chain is over");
+  assertEquals(sender.inflight, 3, "three notifications are due");
+  assertEquals(pool.usedBytes, leased, "the cancelled leases are still queued: not back in the pool");
+  sender.complete(o, COPIED, IORING_CQE_F_NOTIF);
+  sender.complete(a, COPIED, IORING_CQE_F_NOTIF);
+  sender.complete(b, COPIED, IORING_CQE_F_NOTIF);
+  assertEquals([sender.inflight, sender.inflightBytes, outstanding], [0, 0, 0], "every request is over");
+  assertEquals(pool.usedBytes, leased, "still queued, still not in the pool");
+  assertEquals(queue.length, 3, "nothing was sent");
+  assertEquals(
+    [stats.noBufferFallbacks, stats.copiedBytes, stats.zeroCopiedBytes, stats.downgrades, stats.notifications],
+    [1, 0, 0, 0, 3],
+    "one refusal; the notifications of requests that sent nothing report no copy and cause no downgrade",
+  );
+  sender.complete(a, COPIED, IORING_CQE_F_NOTIF); // a stray duplicate is ignored
+  assertEquals([sender.inflight, stats.notifications], [0, 3]);
+
+  // Chain 2: the unregistered chunk goes by copy (SEND), the leases still zero-copy.
+  assertEquals(sender.submit(queue, stats), 0);
+  const chain2 = scripted.take();
+  assertEquals(chain2.map((r) => r.op), ["send", "send_zc_fixed", "send_zc_fixed"]);
+  const [o2, a2, b2] = chain2.map((r) => r.userData);
+  sender.complete(o2, owned.length, 0);
+  sender.complete(a2, lease1.length, IORING_CQE_F_MORE);
+  sender.complete(b2, lease2.length, IORING_CQE_F_MORE);
+  assertEquals(queue.length, 0, "all sent");
+  assertEquals(pool.usedBytes, leased, "sent, but the kernel may read the leases until their notifications");
+  sender.complete(b2, 0, IORING_CQE_F_NOTIF);
+  assertEquals(pool.usedBytes, 64 * 1024, "lease 2 back at its notification");
+  sender.complete(a2, 0, IORING_CQE_F_NOTIF);
+  assertEquals(pool.usedBytes, 0, "lease 1 back at its notification");
+  assertEquals([sender.inflight, outstanding, stats.zeroCopiedBytes, stats.copiedBytes], [0, 0, lease1.length + lease2.length, 0]);
+  assertEquals(stats.bytes.io_uring, owned.length + lease1.length + lease2.length);
+  assert(wakes >= 2, "the fiber is woken when chains end and notifications come");
+
+  // Chain 3: zero-copy for unregistered memory again after the one copied chain.
+  const again = new Uint8Array(65536);
+  queue.own(again);
+  assertEquals(sender.submit(queue, stats), 0);
+  assertEquals(scripted.take().map((r) => r.op), ["send_zc"]);
+  staging.unmap();
+  pool.close();
+  ring.close();
+});

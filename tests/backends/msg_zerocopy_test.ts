@@ -1,0 +1,114 @@
+/**
+ * MSG_ZEROCOPY where the kernel really zero-copies: UDP to a blackhole, 127.0.0.1 inside a private
+ * network namespace this test creates (`unshare -n`; it disappears with the child) whose loopback
+ * qdisc drops every packet (KERNEL-ABI.md §6). The child process (msg_zerocopy_blackhole_child.ts,
+ * same runtime) sends and reports; this side asserts on notifications, zero-copied bytes, and that
+ * each buffer stayed pinned until its notification was read.
+ */
+import { COPIED_REASON } from "../../backends/msg_zerocopy.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+import { currentNetns, describe, privateNetns, runChild, runtimeCommand } from "../child_process.ts";
+
+interface Stats {
+  bytes: { copy: number; msg_zerocopy: number; io_uring: number };
+  chunks: number;
+  zeroCopiedBytes: number;
+  copiedBytes: number;
+  notifications: number;
+  notificationBatches: number;
+  noBufferFallbacks: number;
+  downgrades: number;
+  downgradeReasons: string[];
+}
+interface IdleObservation {
+  size: number;
+  lengthAfterWrite: number;
+  inflight: number;
+  inflightBytes: number;
+  pollerr: boolean;
+  notificationsBefore: number;
+  notificationsAfterWrite: number;
+  notificationsReleased: number;
+}
+interface Report {
+  stats: Stats;
+  counts: { idle: number; burst: number; leaseIdle: number; leaseBurst: number };
+  idleBytes: number;
+  burstBytes: number;
+  burstDetached: number;
+  burstStats: Stats;
+  idleWrites: IdleObservation[];
+  leaseWrites: IdleObservation[];
+  leaseBytes: number;
+  leaseIntact: number;
+  lease: { chunks: number; msgZerocopy: number; zeroCopied: number; copied: number };
+  maxInflight: number;
+  invariantBroken: number;
+  checks: number;
+  inflightAfterWriterClose: number;
+  inflightAfterClose: number;
+}
+
+/** The child's report; one run serves every test here. */
+let ran: Report | undefined;
+const blackhole = (): Report => (ran ??= runBlackhole());
+const runBlackhole = (): Report => {
+  const r = runChild(runtimeCommand(import.meta.url, "msg_zerocopy_blackhole_child"), {
+    wrapper: privateNetns(["ip link set lo up", "tc qdisc add dev lo root pfifo limit 0"]),
+    env: { ZCIO_PARENT_NETNS: currentNetns() },
+  });
+  assert(r.status === 0 && r.report !== undefined, `the blackhole child ran to the end: ${describe(r)}`);
+  return r.report as unknown as Report;
+};
+
+test("msg_zerocopy: UDP to a blackhole in a private netns is zero-copied, every send notified, no COPIED bit, no downgrade", () => {
+  const report = blackhole();
+  const { stats, counts } = report;
+  const total = report.idleBytes + report.burstBytes + report.leaseBytes;
+  const chunks = counts.idle + counts.burst + counts.leaseIdle + counts.leaseBurst;
+  assertEquals(stats.chunks, chunks, "every chunk counted");
+  assertEquals(stats.bytes.msg_zerocopy, total, "every byte went with MSG_ZEROCOPY");
+  assertEquals(stats.bytes.copy, 0, "nothing went by copy");
+  assert(stats.notifications > 0, "notifications came");
+  // The idle writes were each notified alone; bursts share ranges, so there are fewer than sends.
+  assert(stats.notifications >= counts.idle + counts.leaseIdle, `one notification per idle write at least: ${stats.notifications}`);
+  assert(stats.notifications <= chunks, `no more notifications than sends: ${stats.notifications}`);
+  assertEquals(stats.zeroCopiedBytes, stats.bytes.msg_zerocopy, "notifications covered every byte sent, none COPIED");
+  assertEquals(stats.copiedBytes, 0, "no notification had SO_EE_CODE_ZEROCOPY_COPIED");
+  assertEquals(stats.downgrades, 0, "no downgrade");
+  assert(!stats.downgradeReasons.includes(COPIED_REASON), "no COPIED downgrade reason");
+  assertEquals(stats.noBufferFallbacks, 0, "no ENOBUFS");
+  assert(stats.notificationBatches > 0 && stats.notificationBatches <= stats.notifications, "batches counted");
+});
+
+test("msg_zerocopy: a buffer sent zero-copy stays pinned until zcio has read its notification, then is released", () => {
+  const report = blackhole();
+  for (const o of [...report.idleWrites, ...report.leaseWrites]) {
+    const at = JSON.stringify(o);
+    assertEquals(o.inflight, 1, `right after an idle write its buffer is pinned: ${at}`);
+    assertEquals(o.inflightBytes, o.size, `all of its bytes: ${at}`);
+    assert(o.pollerr, `the kernel had already queued the notification (POLLERR): ${at}`);
+    assertEquals(o.notificationsAfterWrite, o.notificationsBefore, `and zcio had not read it yet: ${at}`);
+    assert(o.notificationsReleased > o.notificationsBefore, `it was released once the notification was read: ${at}`);
+  }
+  assert(report.checks > report.counts.burst, `the invariant was checked after every write: ${report.checks}`);
+  assertEquals(report.invariantBroken, 0, "bytes released never exceeded bytes notified");
+  assert(report.maxInflight > 1, `several buffers pinned at once in the bursts: ${report.maxInflight}`);
+  assertEquals(report.inflightAfterWriterClose, 0, "writer.close() resolved only once every buffer was released");
+  assertEquals(report.inflightAfterClose, 0, "nothing pinned after close()");
+  // Whole-buffer chunks were taken over: the caller's views are detached.
+  for (const o of report.idleWrites) assertEquals(o.lengthAfterWrite, 0, "an idle whole-buffer chunk is detached");
+  assertEquals(report.burstDetached, report.counts.burst, "every burst chunk and its alias were detached");
+  assertEquals(report.burstStats.zeroCopiedBytes, report.burstStats.bytes.msg_zerocopy, "bursts: every byte notified zero-copied");
+});
+
+test("msg_zerocopy: leased views over the blackhole are owned without a transfer and zero-copied", () => {
+  const report = blackhole();
+  const { lease, counts } = report;
+  assertEquals(lease.chunks, counts.leaseIdle + counts.leaseBurst, "every lease written");
+  assertEquals(report.leaseIntact, counts.leaseIdle + counts.leaseBurst, "no leased view was detached by its write");
+  for (const o of report.leaseWrites) assertEquals(o.lengthAfterWrite, o.size, "a leased view keeps its length");
+  assertEquals(lease.msgZerocopy, report.leaseBytes, "every leased byte went with MSG_ZEROCOPY");
+  assertEquals(lease.zeroCopied, report.leaseBytes, "and was notified zero-copied");
+  assertEquals(lease.copied, 0, "nothing of it copied");
+});
