@@ -40,9 +40,8 @@ import {
 } from "../ffi/structs.ts";
 import { readFileSync } from "node:fs";
 import { probeOps } from "../ffi/io_uring/probe_ops.ts";
-import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
-import { LEASE_POOL_BYTES, RING_ENTRIES } from "./uring_dispatcher.ts";
+import { registerLeasePool, RING_ENTRIES } from "./uring_dispatcher.ts";
 
 /** A capability and, when it is missing, why. */
 export interface Capability {
@@ -209,7 +208,7 @@ const probeRing = (sys: Sys): { ring: Capability & { setup?: string }; buffers: 
   const setup = Ring.setup(sys, RING_ENTRIES);
   if (!setup.ok) return { ring: { available: false, reason: setup.reason }, buffers: { available: false, reason: setup.reason } };
   try {
-    const registration = RegisteredBuffers.register(sys, setup.ring, LEASE_POOL_BYTES);
+    const registration = registerLeasePool(sys, setup.ring);
     if (registration.ok) registration.buffers.close();
     return {
       ring: { available: true, setup: setup.report },

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { EAGAIN, EBUSY, EINTR, POLLIN } from "../ffi/constants.ts";
-import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
+import { EAGAIN, EBUSY, EINTR, ENOMEM, POLLIN } from "../ffi/constants.ts";
+import { type BufferRegistration, RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
 import { RingEventfd } from "../ffi/io_uring/ring_eventfd.ts";
 import type { Sys } from "../ffi/sys.ts";
@@ -24,6 +24,21 @@ export const RING_ENTRIES = 256;
 /** Registered memory for leases. */
 export const LEASE_POOL_BYTES = 8 << 20;
 const TWO_32 = 4294967296;
+
+/** The smallest lease pool worth registering. */
+const MIN_LEASE_POOL_BYTES = 1 << 20;
+
+/**
+ * Registers the lease pool: LEASE_POOL_BYTES, or half of that again while the kernel answers
+ * ENOMEM (RLIMIT_MEMLOCK, which on 6.18 also counts the ring's own memory), down to 1 MiB.
+ */
+export const registerLeasePool = (sys: Sys, ring: Ring): BufferRegistration => {
+  let registration = RegisteredBuffers.register(sys, ring, LEASE_POOL_BYTES);
+  for (let size = LEASE_POOL_BYTES / 2; !registration.ok && registration.errno === ENOMEM && size >= MIN_LEASE_POOL_BYTES; size /= 2) {
+    registration = RegisteredBuffers.register(sys, ring, size);
+  }
+  return registration;
+};
 
 /** What a connection's io_uring sender gets told. */
 export interface UringClient {
@@ -59,11 +74,11 @@ export class UringDispatcher {
     report: string,
   ) {
     this.setupReport = report;
-    const registration = RegisteredBuffers.register(sys, ring, LEASE_POOL_BYTES);
+    const registration = registerLeasePool(sys, ring);
     this.leases = registration.ok ? new RegisteredLeases(registration.buffers) : undefined;
     this.leaseUnavailableReason = registration.ok
       ? undefined
-      : `io_uring: registering ${LEASE_POOL_BYTES} bytes of lease memory failed (${registration.reason}); leases are plain memory sent by unregistered SEND_ZC`;
+      : `io_uring: registering lease memory failed (${registration.reason}); leases are plain memory sent by unregistered SEND_ZC`;
     this.#watch = waiter.watch(eventfd.fd);
     this.#watch.onReadable = () => {
       this.#pass();
