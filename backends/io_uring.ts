@@ -3,7 +3,8 @@
  *
  * A pass turns the queued segments into one chain of linked requests (IOSQE_IO_LINK, MSG_WAITALL):
  * owned segments go as SEND_ZC with REPORT_USAGE (from registered memory with FIXED_BUF when they
- * are leases), staged and borrowed ones as plain SEND. Linked requests run one after another, so
+ * are leases), staged ones as plain SEND. A borrowed segment (the caller's memory) never goes into
+ * the ring: it is sent with a plain `send` between chains. Linked requests run one after another, so
  * bytes keep their order on a stream even with many requests in flight; a chain that breaks (a
  * short send, an error) cancels the rest, which go again in the next chain. Only one chain per
  * connection is in flight at a time.
@@ -30,13 +31,14 @@ import {
   IORING_CQE_F_NOTIF,
   IORING_SEND_ZC_REPORT_USAGE,
   IOSQE_IO_LINK,
+  MSG_DONTWAIT,
   MSG_NOSIGNAL,
   MSG_WAITALL,
 } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
-import { OWNED, type SendQueue } from "./send_queue.ts";
+import { BORROWED, OWNED, type SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 import type { UringClient, UringDispatcher } from "./uring_dispatcher.ts";
 
@@ -127,9 +129,10 @@ export class IoUringSender implements Backend, UringClient {
     if (this.#error !== 0) return this.#error;
     if (this.#chain > 0) return SUBMITTED;
     const sys = this.sys, ring = this.dispatcher.ring;
+    if (queue.length > 0 && queue.kind(0) === BORROWED) return this.#sendBorrowed(queue, stats);
     let n = 0;
     const wanted = Math.min(queue.length, MAX_CHAIN, limit);
-    while (n < wanted && queue.address(n, sys.addressOf) >= 0) n++;
+    while (n < wanted && queue.kind(n) !== BORROWED && queue.address(n, sys.addressOf) >= 0) n++;
     if (n === 0) return queue.length === 0 ? SUBMITTED : INVALID_HEAD;
     n = this.dispatcher.reserve(n);
     if (n === 0) {
@@ -173,6 +176,28 @@ export class IoUringSender implements Backend, UringClient {
     stats.syscalls++;
     this.dispatcher.submitted(n);
     return SUBMITTED;
+  }
+
+  /**
+   * Sends the oldest segment, the caller's own (borrowed) memory, with a plain `send` while no
+   * request of this connection is in the ring: the kernel reads that memory only during the call.
+   * A request in the ring would read it later, after the caller may have transferred and freed it.
+   */
+  #sendBorrowed(queue: SendQueue, stats: SendStats): number {
+    if (queue.address(0, this.sys.addressOf) < 0) return INVALID_HEAD;
+    const view = queue.view(0)!;
+    const unsent = view.subarray(view.byteLength - queue.remaining(0));
+    for (;;) {
+      const sent = this.sys.send(this.fd, unsent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      stats.syscalls++;
+      if (sent === -EINTR) continue;
+      if (sent === -EAGAIN) return WOULD_BLOCK;
+      if (sent < 0) return sent;
+      stats.bytes.copy += sent;
+      if (this.datagrams) queue.consumeSegment();
+      else queue.consume(sent);
+      return sent < unsent.byteLength ? WOULD_BLOCK : SUBMITTED;
+    }
   }
 
   complete(slot: number, res: number, flags: number): void {

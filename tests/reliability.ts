@@ -29,12 +29,11 @@ const g = globalThis as unknown as G;
 export const env = (name: string): string | undefined => g.Deno !== undefined ? g.Deno.env.get(name) : g.process!.env[name];
 
 /**
- * The explicit backends every reliability scenario runs for: the ones that work today. Adding a
- * backend (e.g. "io_uring") to this list is all it takes to put it through the whole suite;
- * ZCIO_RELIABILITY_BACKENDS=copy,msg_zerocopy,io_uring tries a list without editing it.
+ * The explicit backends every reliability scenario runs for. ZCIO_RELIABILITY_BACKENDS=copy,io_uring
+ * runs a subset without editing the list.
  */
 export const BACKENDS: readonly BackendChoice[] = (env("ZCIO_RELIABILITY_BACKENDS")?.split(",") as BackendChoice[] | undefined) ??
-  ["copy", "msg_zerocopy"];
+  ["copy", "msg_zerocopy", "io_uring"];
 
 /** The backends the soak runs: every explicit one, and what "auto" picks. */
 export const SOAK_BACKENDS: readonly BackendChoice[] = [...BACKENDS, "auto"];
