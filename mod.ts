@@ -26,4 +26,6 @@ export { ZcioError } from "./ffi/zcio_error.ts";
 export type { BackendName, ZcioErrorCode } from "./ffi/zcio_error.ts";
 export type { NetAddr } from "./ffi/sockaddr.ts";
 export type { BackendChoice, ConnectOptions, ListenOptions, TuningOptions } from "./streams/options.ts";
+export { SizePolicy } from "./backends/size_policy.ts";
+export type { PolicyBackend, PolicyBand, PolicyRuntime, SizePolicyJson } from "./backends/size_policy.ts";
 export type { ConnectionStats } from "./scheduler/connection.ts";

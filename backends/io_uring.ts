@@ -64,6 +64,7 @@ export class IoUringSender implements Backend, UringClient {
   // Leases in requests (how many requests hold each), and those whose bytes have all been sent: a
   // lease returns to the pool when both hold, never while it is still queued to go again.
   readonly #leaseRefs = new Map<Uint8Array, number>();
+  #abandoned = false;
   readonly #leasesSent = new Set<Uint8Array>();
   #free: number[] = Array.from({ length: MAX_CHAIN * 2 }, (_, i) => MAX_CHAIN * 2 - 1 - i);
   #chain = 0;
@@ -256,6 +257,18 @@ export class IoUringSender implements Backend, UringClient {
     if (this.#chain === 0) this.#wake();
   }
 
+  /**
+   * Sending ended without the queue being sent (abort, failure): leases that were dropped from the
+   * queue go back to the pool now, and those still in the ring once the kernel is done with them.
+   */
+  abandon(dropped: readonly Uint8Array[]): void {
+    this.#abandoned = true;
+    const leases = this.dispatcher.leases;
+    for (const view of dropped) {
+      if (view.buffer === leases?.buffers.bytes.buffer && !this.#leaseRefs.has(view)) leases.release(view);
+    }
+  }
+
   #finish(slot: number): void {
     const view = this.#views[slot];
     const refs = view === undefined ? undefined : this.#leaseRefs.get(view);
@@ -264,7 +277,7 @@ export class IoUringSender implements Backend, UringClient {
       else {
         this.#leaseRefs.delete(view!);
         // Sent, or never to be (sending failed): back to the pool. Otherwise it is still queued.
-        if (this.#leasesSent.delete(view!) || this.#error !== 0) this.dispatcher.leases!.release(view!);
+        if (this.#leasesSent.delete(view!) || this.#error !== 0 || this.#abandoned) this.dispatcher.leases!.release(view!);
       }
     }
     this.#views[slot] = undefined;

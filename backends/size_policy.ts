@@ -1,7 +1,8 @@
 /**
- * What `backend: "auto"` prefers for a chunk of a given size, per transport: a list of size bands,
- * each naming the backends to use in order of preference (the first one this process has wins;
- * copy always works). The built-in bands were measured on the development machine with
+ * What `backend: "auto"` prefers for a chunk of a given size, per transport (and, optionally, per
+ * runtime: Bun, Deno and Node pay differently per chunk, so their crossovers differ): a list of size
+ * bands, each naming the backends to use in order of preference (the first one this process has
+ * wins; copy always works). The built-in bands were measured on the development machine with
  * `npm run bench -- --full`; a calibration on the machine that runs zcio writes a policy file with
  * the same shape (`bench/out/policy.json`), which `zcConnect({ policy })` or `ZCIO_POLICY=path`
  * puts in force. A policy that does not have this shape is an INVALID_OPTION.
@@ -11,8 +12,10 @@
  * const policy = SizePolicy.parse({
  *   version: 1,
  *   tcp: [{ from: 0, use: "copy" }, { from: 65536, use: ["io_uring", "msg_zerocopy"] }],
+ *   runtimes: { bun: { tcp: [{ from: 0, use: "copy" }] } },
  * }, "an example");
- * policy.bands("tcp")[1].use; // ["io_uring", "msg_zerocopy", "copy"]
+ * policy.bands("tcp", "deno")[1].use; // ["io_uring", "msg_zerocopy", "copy"]
+ * policy.bands("tcp", "bun").length;  // 1: Bun's own bands
  * ```
  *
  * @module
@@ -22,6 +25,9 @@ import { ZcioError } from "../ffi/zcio_error.ts";
 
 /** A backend a policy can name. */
 export type PolicyBackend = "copy" | "msg_zerocopy" | "io_uring";
+/** The runtimes a policy can have bands of their own for. */
+export type PolicyRuntime = "bun" | "deno" | "node";
+export type Transport = "tcp" | "udp";
 
 /** Chunks of `from` bytes and more (up to the next band's `from`) use the first available of `use`. */
 export interface PolicyBand {
@@ -30,11 +36,23 @@ export interface PolicyBand {
   readonly use: readonly PolicyBackend[];
 }
 
-/** A policy as JSON: `use` may also be a single backend name. */
-export interface SizePolicyJson {
+/** A band as JSON: `use` may also be a single backend name. */
+export interface PolicyBandJson {
+  readonly from: number;
+  readonly use: PolicyBackend | readonly PolicyBackend[];
+}
+
+/** Bands per transport. */
+export interface TransportBandsJson {
+  readonly tcp?: readonly PolicyBandJson[];
+  readonly udp?: readonly PolicyBandJson[];
+}
+
+/** A policy as JSON. */
+export interface SizePolicyJson extends TransportBandsJson {
   readonly version: 1;
-  readonly tcp?: readonly { readonly from: number; readonly use: PolicyBackend | readonly PolicyBackend[] }[];
-  readonly udp?: readonly { readonly from: number; readonly use: PolicyBackend | readonly PolicyBackend[] }[];
+  /** Bands for one runtime only; a transport a runtime leaves out uses the bands above. */
+  readonly runtimes?: { readonly [R in PolicyRuntime]?: TransportBandsJson };
   /** Free-form notes, e.g. what a calibration measured; ignored. */
   readonly measured?: unknown;
   readonly note?: unknown;
@@ -44,18 +62,16 @@ export interface SizePolicyJson {
 export const POLICY_ENV = "ZCIO_POLICY";
 
 const BACKENDS: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
-const TOP_KEYS = ["version", "tcp", "udp", "measured", "note"];
+const RUNTIMES: readonly PolicyRuntime[] = ["bun", "deno", "node"];
+const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 /** Chunk sizes are at most 2^30 bytes; a band may start anywhere below 2^31. */
 const MAX_FROM = 2 ** 31;
 
 /**
  * Built in, from `npm run bench -- --full` on the development machine (2 vCPU, Linux 6.18; see
- * README "Benchmark"):
- * - TCP: zero-copy from 64 KiB, io_uring first. Over loopback every zero-copy send is copied, so
- *   `auto` learns that from the first notification and sends by copy; on a real device, large
- *   chunks are where pinning pays for the notification.
- * - UDP: on a device that does not copy (the blackhole sink), io_uring SEND_ZC beats a copy from
- *   16 KiB.
+ * README "Benchmark"). Over loopback TCP every zero-copy send is copied, so `auto` learns that from
+ * the first notification and sends by copy; the TCP bands take the UDP blackhole's crossovers (a
+ * device that really does not copy), as `bench/calibrated_policy.ts` does.
  */
 const BUILT_IN: SizePolicyJson = {
   version: 1,
@@ -63,22 +79,24 @@ const BUILT_IN: SizePolicyJson = {
   udp: [{ from: 0, use: "copy" }, { from: 16384, use: ["io_uring", "msg_zerocopy"] }],
 };
 
+type Bands = Readonly<Record<Transport, readonly PolicyBand[]>>;
+
 export class SizePolicy {
   private constructor(
-    readonly tcp: readonly PolicyBand[],
-    readonly udp: readonly PolicyBand[],
+    readonly generic: Bands,
+    readonly runtimes: Readonly<Partial<Record<PolicyRuntime, Partial<Bands>>>>,
     /** Where the policy came from: "built-in", a file path, or "the policy option". */
     readonly source: string,
   ) {}
 
-  /** The bands for one transport, smallest sizes first. */
-  bands(transport: "tcp" | "udp"): readonly PolicyBand[] {
-    return transport === "tcp" ? this.tcp : this.udp;
+  /** The bands for one transport (in `runtime`, if given), smallest sizes first. */
+  bands(transport: Transport, runtime?: PolicyRuntime): readonly PolicyBand[] {
+    return (runtime !== undefined ? this.runtimes[runtime]?.[transport] : undefined) ?? this.generic[transport];
   }
 
-  /** The backend list of the band that holds `size`. */
-  bandFor(transport: "tcp" | "udp", size: number): PolicyBand {
-    const bands = this.bands(transport);
+  /** The band that holds `size`. */
+  bandFor(transport: Transport, size: number, runtime?: PolicyRuntime): PolicyBand {
+    const bands = this.bands(transport, runtime);
     let b = 0;
     while (b + 1 < bands.length && size >= bands[b + 1].from) b++;
     return bands[b];
@@ -86,7 +104,8 @@ export class SizePolicy {
 
   /** The policy as a file holds it. */
   toJSON(): SizePolicyJson {
-    return { version: 1, tcp: this.tcp, udp: this.udp };
+    const runtimes = Object.keys(this.runtimes).length > 0 ? { runtimes: this.runtimes } : {};
+    return { version: 1, tcp: this.generic.tcp, udp: this.generic.udp, ...runtimes };
   }
 
   /** The built-in policy. */
@@ -100,24 +119,23 @@ export class SizePolicy {
     const fail = (what: string): never => {
       throw new ZcioError({
         code: "INVALID_OPTION",
-        message: `policy (${source}): ${what}; a policy is { "version": 1, "tcp": [{ "from": 0, "use": "copy" }, ...], "udp": [...] }, as bench/out/policy.json from \`npm run bench\``,
+        message: `policy (${source}): ${what}; a policy is { "version": 1, "tcp": [{ "from": 0, "use": "copy" }, ...], ` +
+          `"udp": [...], "runtimes"?: { "bun"?: { "tcp"?, "udp"? }, ... } }, as bench/out/policy.json from \`npm run bench\``,
       });
     };
-    if (value === null || typeof value !== "object" || Array.isArray(value)) fail("must be a JSON object");
+    const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (!isObject(value)) fail("must be a JSON object");
     const o = value as Record<string, unknown>;
     for (const key of Object.keys(o)) {
       if (!TOP_KEYS.includes(key)) fail(`unknown key "${key}" (known: ${TOP_KEYS.join(", ")})`);
     }
     if (o.version !== 1) fail(`version must be 1; got ${JSON.stringify(o.version)}`);
-    if (o.tcp === undefined && o.udp === undefined) fail(`names neither "tcp" nor "udp" bands`);
-    const transport = (name: "tcp" | "udp"): readonly PolicyBand[] => {
-      const bands = o[name];
-      if (bands === undefined) return SizePolicy.builtIn.bands(name);
+    const bandList = (bands: unknown, name: string): readonly PolicyBand[] => {
       if (!Array.isArray(bands) || bands.length === 0) fail(`${name} must be a non-empty array of bands`);
       const out: PolicyBand[] = [];
       (bands as unknown[]).forEach((band, i) => {
         const where = `${name}[${i}]`;
-        if (band === null || typeof band !== "object" || Array.isArray(band)) fail(`${where} must be an object { from, use }`);
+        if (!isObject(band)) fail(`${where} must be an object { from, use }`);
         const b = band as Record<string, unknown>;
         for (const key of Object.keys(b)) {
           if (key !== "from" && key !== "use") fail(`${where} has unknown key "${key}" (known: from, use)`);
@@ -148,7 +166,34 @@ export class SizePolicy {
       });
       return Object.freeze(out);
     };
-    return new SizePolicy(transport("tcp"), transport("udp"), source);
+    const transports = (from: Record<string, unknown>, prefix: string): Partial<Record<Transport, readonly PolicyBand[]>> => {
+      const out: Partial<Record<Transport, readonly PolicyBand[]>> = {};
+      for (const t of ["tcp", "udp"] as const) if (from[t] !== undefined) out[t] = bandList(from[t], `${prefix}${t}`);
+      return out;
+    };
+    const runtimes: Partial<Record<PolicyRuntime, Partial<Bands>>> = {};
+    if (o.runtimes !== undefined) {
+      if (!isObject(o.runtimes)) fail(`runtimes must be an object { bun?, deno?, node? }`);
+      for (const [runtime, bands] of Object.entries(o.runtimes as Record<string, unknown>)) {
+        if (!RUNTIMES.includes(runtime as PolicyRuntime)) fail(`runtimes has unknown key "${runtime}" (known: ${RUNTIMES.join(", ")})`);
+        if (!isObject(bands)) fail(`runtimes.${runtime} must be an object { tcp?, udp? }`);
+        for (const key of Object.keys(bands as object)) {
+          if (key !== "tcp" && key !== "udp") fail(`runtimes.${runtime} has unknown key "${key}" (known: tcp, udp)`);
+        }
+        runtimes[runtime as PolicyRuntime] = Object.freeze(transports(bands as Record<string, unknown>, `runtimes.${runtime}.`));
+      }
+    }
+    const generic = transports(o, "");
+    if (generic.tcp === undefined && generic.udp === undefined && Object.keys(runtimes).length === 0) {
+      fail(`names no bands ("tcp", "udp" or "runtimes")`);
+    }
+    // What the policy leaves out is built in (the built-in policy itself names both transports).
+    const base = source === "built-in" ? undefined : SizePolicy.builtIn;
+    const bands: Bands = Object.freeze({
+      tcp: generic.tcp ?? base!.generic.tcp,
+      udp: generic.udp ?? base!.generic.udp,
+    });
+    return new SizePolicy(bands, Object.freeze(runtimes), source);
   }
 
   /** Reads and checks a policy file (JSON). */

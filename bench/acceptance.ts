@@ -4,7 +4,10 @@
  * highest median) measured in the same run. The ratio is paired: each round ran every sender once,
  * back to back, so the check takes the median over rounds of auto's run divided by that backend's
  * run of the same round, which cancels the machine's drift between rounds. The ratio of the two
- * medians (what the table shows) is printed next to it.
+ * medians (what the table shows) is printed next to it, and so is a distribution-free confidence
+ * interval of the paired median (order statistics, at least 90%): over loopback TCP one run's
+ * throughput varies by 10–20% on a 2-core machine, so a check can fail with its interval well above
+ * the bar, which says the miss is noise, not auto.
  *
  * @module
  */
@@ -25,6 +28,9 @@ export interface Check {
   readonly ratio: number;
   /** auto's median over the best backend's median. */
   readonly medianRatio: number;
+  /** A confidence interval of `ratio`, and its coverage. */
+  readonly interval: readonly [number, number];
+  readonly coverage: number;
   readonly pass: boolean;
 }
 
@@ -42,7 +48,9 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
       for (const size of [...new Set(cells.map((c) => c.size))]) {
         const best = bestBackend(cells, size);
         const auto = cells.find((c) => c.size === size && c.sender === "auto")!;
-        const ratio = median(auto.samples.map((v, i) => v / best.samples[i]));
+        const paired = auto.samples.map((v, i) => v / best.samples[i]);
+        const ratio = median(paired);
+        const { interval, coverage } = medianInterval(paired);
         checks.push({
           sink: SINK_TITLES[sink],
           runtime: r.runtime,
@@ -52,6 +60,8 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
           autoMbps: auto.mbps,
           ratio,
           medianRatio: auto.mbps / best.mbps,
+          interval,
+          coverage,
           pass: ratio >= REQUIRED,
         });
       }
@@ -60,18 +70,40 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
   return checks;
 };
 
+/**
+ * The widest order-statistic interval [r(k), r(n+1-k)] of the sorted values that still holds the
+ * median with probability at least 90% (falling back to the full range for tiny samples).
+ */
+export const medianInterval = (values: readonly number[]): { interval: [number, number]; coverage: number } => {
+  const s = [...values].sort((a, b) => a - b), n = s.length;
+  const binom = (k: number) => { // P(X <= k), X ~ Binomial(n, 1/2)
+    let p = 0, c = 1;
+    for (let i = 0; i <= k; i++) {
+      p += c;
+      c = (c * (n - i)) / (i + 1);
+    }
+    return p / 2 ** n;
+  };
+  let k = 1;
+  while (k + 1 <= n / 2 && 1 - 2 * binom(k) >= 0.9) k++;
+  return { interval: [s[k - 1], s[n - k]], coverage: 1 - 2 * binom(k - 1) };
+};
+
 /** One line per check, and a summary line. */
 export const formatChecks = (checks: readonly Check[]): string => {
   const lines = checks.map((c) =>
     `${c.pass ? "PASS" : "FAIL"}  ${c.sink}, ${c.runtime}, ${label(c.size)}: auto = ${c.ratio.toFixed(2)}x the best single ` +
-    `backend, ${c.best} (paired by round; medians ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s = ` +
+    `backend, ${c.best} (paired by round, ${(c.coverage * 100).toFixed(0)}% interval ${c.interval[0].toFixed(2)}-` +
+    `${c.interval[1].toFixed(2)}; medians ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s = ` +
     `${c.medianRatio.toFixed(2)}x); needs ${REQUIRED}x`
   );
-  const failed = checks.filter((c) => !c.pass).length;
+  const failed = checks.filter((c) => !c.pass);
+  const noise = failed.filter((c) => c.interval[1] >= REQUIRED).length;
   lines.push(
-    failed === 0
+    failed.length === 0
       ? `acceptance: all ${checks.length} checks pass (auto >= ${REQUIRED}x the best single backend on every sink, runtime and size)`
-      : `acceptance: ${failed} of ${checks.length} checks FAIL (auto < ${REQUIRED}x the best single backend)`,
+      : `acceptance: ${failed.length} of ${checks.length} checks FAIL (auto < ${REQUIRED}x the best single backend); ` +
+        `${noise} of them have ${REQUIRED}x inside their interval (within this run's noise)`,
   );
   return lines.join("\n");
 };

@@ -1,12 +1,14 @@
 /**
- * Turns calibration results into a size policy (`backends/size_policy.ts`): per sink, which
- * backend wins at each measured chunk size, and the crossover sizes where the winner changes.
+ * Turns calibration results into a size policy (`backends/size_policy.ts`): per sink and runtime,
+ * which backend wins at each measured chunk size, and the crossover sizes where the winner changes.
  *
- * - A zero-copy backend is chosen for a size only if it beats copy there by {@link MARGIN} (every
- *   runtime measured counts equally: geometric mean of its throughput relative to copy); a band
- *   lists such backends best first, then copy.
+ * - A zero-copy backend is chosen for a size only if it beats copy there by {@link MARGIN}
+ *   (median against median); a band lists such backends best first, then copy.
  * - A crossover is where the two winners' throughput ratio crosses 1, interpolated on a log scale
  *   between the two measured sizes around it; the band starts there, rounded to 1 KiB.
+ * - Each runtime measured gets bands of its own (Bun, Deno and Node pay differently per chunk);
+ *   the shared bands, for a runtime not measured, weigh every measured runtime equally (geometric
+ *   mean of each backend's throughput relative to copy).
  * - UDP bands come from the UDP blackhole. TCP has no sink here where the kernel zero-copies (over
  *   loopback every zero-copy send is copied, KERNEL-ABI.md §2.7), so the TCP bands take the
  *   blackhole's crossovers, extended past its largest datagram; over loopback `auto` learns from
@@ -15,7 +17,7 @@
  *
  * @module
  */
-import type { PolicyBackend, SizePolicyJson } from "../backends/size_policy.ts";
+import { type PolicyBackend, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
 import type { Cell } from "./calibration_runs.ts";
 import type { RuntimeResult, SinkName } from "./runtime_calibration.ts";
 
@@ -26,7 +28,6 @@ const CHOICES: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
 
 /** Where the best single backend changes between two measured sizes. */
 export interface Crossover {
-  readonly sink: SinkName;
   readonly from: PolicyBackend;
   readonly to: PolicyBackend;
   /** The interpolated size in bytes where `to` overtakes `from`. */
@@ -35,6 +36,8 @@ export interface Crossover {
 
 export interface SinkCalibration {
   readonly sink: SinkName;
+  /** The runtime measured, or "all" for the shared bands. */
+  readonly runtime: string;
   /** Per measured size, the backends a band would use there, best first. */
   readonly winners: readonly { readonly size: number; readonly use: readonly PolicyBackend[] }[];
   readonly bands: readonly { readonly from: number; readonly use: readonly PolicyBackend[] }[];
@@ -48,33 +51,37 @@ export interface CalibratedPolicy {
 
 /** The policy the results call for, with what each sink showed. */
 export const calibratedPolicy = (results: readonly RuntimeResult[], mode: string): CalibratedPolicy => {
-  const sinks = (["udp", "tcp"] as const).map((sink) => calibrateSink(results, sink)).filter((s) => s !== undefined);
-  const udp = sinks.find((s) => s.sink === "udp");
-  const tcp = sinks.find((s) => s.sink === "tcp");
-  const runtimes = results.map((r) => `${r.runtime} ${r.version}`).join(", ");
-  const policy: SizePolicyJson = {
-    version: 1,
-    ...(udp !== undefined ? { udp: udp.bands, tcp: udp.bands } : {}),
-    measured: {
-      by: `bench/main.ts --${mode}, ${runtimes}, ${new Date().toISOString()}`,
-      note: "udp: the UDP blackhole; tcp: the blackhole's crossovers too (loopback TCP always copies); see sinks",
-      sinks: Object.fromEntries(sinks.map((s) => [s.sink, { winners: s.winners, crossovers: s.crossovers }])),
-    },
-  };
-  if (udp === undefined && tcp !== undefined) {
-    // No zero-copy sink was measured: keep the built-in bands (no "tcp"/"udp" keys would be invalid).
-    return { policy: { ...policy, measured: { ...(policy.measured as object), note: "no UDP blackhole: built-in bands kept" } }, sinks };
+  const sinks: SinkCalibration[] = [];
+  for (const sink of ["udp", "tcp"] as const) {
+    const measured = results.filter((r) => typeof r.sinks[sink] !== "string");
+    if (measured.length === 0) continue;
+    if (measured.length > 1) sinks.push(calibrateSink(measured.map((r) => r.sinks[sink] as Cell[]), sink, "all"));
+    for (const r of measured) sinks.push(calibrateSink([r.sinks[sink] as Cell[]], sink, r.runtime));
   }
-  return { policy, sinks };
+  const udp = (runtime: string) => sinks.find((s) => s.sink === "udp" && s.runtime === runtime);
+  const shared = udp("all") ?? udp(results.find((r) => typeof r.sinks.udp !== "string")?.runtime ?? "");
+  const runtimes: Partial<Record<PolicyRuntime, { tcp: SinkCalibration["bands"]; udp: SinkCalibration["bands"] }>> = {};
+  for (const r of results) {
+    const own = udp(r.runtime);
+    if (own !== undefined && ["bun", "deno", "node"].includes(r.runtime)) {
+      runtimes[r.runtime as PolicyRuntime] = { tcp: own.bands, udp: own.bands };
+    }
+  }
+  const measured = {
+    by: `bench/main.ts --${mode}, ${results.map((r) => `${r.runtime} ${r.version}`).join(", ")}, ${new Date().toISOString()}`,
+    note: "udp: the UDP blackhole; tcp: the blackhole's crossovers too (loopback TCP always copies); see sinks",
+    sinks: sinks.map((s) => ({ sink: s.sink, runtime: s.runtime, winners: s.winners, crossovers: s.crossovers })),
+  };
+  if (shared === undefined) {
+    // No zero-copy sink was measured: the built-in bands stay.
+    const builtIn = SizePolicy.builtIn;
+    const note = "no UDP blackhole was measured: the built-in bands are kept";
+    return { policy: { version: 1, tcp: builtIn.bands("tcp"), udp: builtIn.bands("udp"), measured: { ...measured, note } }, sinks };
+  }
+  return { policy: { version: 1, tcp: shared.bands, udp: shared.bands, runtimes, measured }, sinks };
 };
 
-/** The cells of `sink` in every runtime that measured it. */
-const cellsOf = (results: readonly RuntimeResult[], sink: SinkName): Cell[][] =>
-  results.map((r) => r.sinks[sink]).filter((c): c is Cell[] => typeof c !== "string");
-
-const calibrateSink = (results: readonly RuntimeResult[], sink: SinkName): SinkCalibration | undefined => {
-  const runs = cellsOf(results, sink);
-  if (runs.length === 0) return undefined;
+const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string): SinkCalibration => {
   const sizes = [...new Set(runs.flatMap((cells) => cells.map((c) => c.size)))].sort((a, b) => a - b);
   const mbps = (cells: Cell[], sender: string, size: number) =>
     cells.find((c) => c.sender === sender && c.size === size)?.mbps ?? NaN;
@@ -99,9 +106,9 @@ const calibrateSink = (results: readonly RuntimeResult[], sink: SinkName): SinkC
     // Where log(ratio) crosses 0 between log2(s1) and log2(s2); at s2 if it never does in between.
     const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 1;
     const size = Math.round(2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))));
-    crossovers.push({ sink, from: last.use[0], to: w.use[0], size });
-    const from = Math.max(bands[bands.length - 1].from + 1024, Math.round(size / 1024) * 1024);
+    crossovers.push({ from: last.use[0], to: w.use[0], size });
+    const from = Math.max(last.from + 1024, Math.round(size / 1024) * 1024);
     bands.push({ from, use: w.use });
   });
-  return { sink, winners, bands, crossovers };
+  return { sink, runtime, winners, bands, crossovers };
 };

@@ -1,8 +1,9 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
  * (the README's main job, about a minute for both runtimes on a 2-core machine) and `--full`.
- * Over loopback TCP a run's throughput varies by 20% at 4 MiB and by 6% at 64 MiB (median absolute
- * deviation, measured here), so runs are long rather than many.
+ * Over loopback TCP one run's throughput varies by 10–20% whatever its length (4 to 128 MiB measured
+ * here: the sink process, scheduling, a new connection's slow start), so a cell is many short runs
+ * rather than a few long ones.
  *
  * @module
  */
@@ -33,13 +34,13 @@ export const PLANS: Record<Mode, Plan> = {
   quick: {
     tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
     udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
-    tcp: { rounds: 7, bytesPerRun: (size) => (size < 16 * KiB ? 16 : 64) * MiB },
-    udp: { rounds: 7, bytesPerRun: (size) => (size < 16 * KiB ? 16 : 64) * MiB },
+    tcp: { rounds: 11, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB },
+    udp: { rounds: 11, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB },
   },
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
-    tcp: { rounds: 11, bytesPerRun: (size) => (size < 16 * KiB ? 32 : 192) * MiB },
-    udp: { rounds: 11, bytesPerRun: (size) => (size < 16 * KiB ? 32 : 192) * MiB },
+    tcp: { rounds: 21, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
+    udp: { rounds: 21, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
   },
 };

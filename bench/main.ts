@@ -82,7 +82,9 @@ writeFileSync(files.results, `${JSON.stringify({ mode, results, calibrated, chec
 
 console.log(`\n## ${title}\n\n${table}\n`);
 console.log(`Crossovers: ${
-  calibrated.sinks.flatMap((s) => s.crossovers.map((c) => `${s.sink} ${c.from}→${c.to} at ${(c.size / 1024).toFixed(1)} KiB`))
+  calibrated.sinks.flatMap((s) =>
+    s.crossovers.map((c) => `${s.sink} (${s.runtime}) ${c.from}→${c.to} at ${(c.size / 1024).toFixed(1)} KiB`)
+  )
     .join("; ") || "none (one backend wins at every size)"
 }`);
 console.log(`\n${formatChecks(checks)}\n`);

@@ -114,7 +114,7 @@ export class Connection {
         else downgrade(stats, `${shared.reason}; using msg_zerocopy`);
       } else if (config.backend === "auto") {
         const found = yield* Effect.promise(() => probe());
-        const bands = config.policy.bands(config.transport);
+        const bands = config.policy.bands(config.transport, sys.runtime);
         const wanted = bandRoutes(bands, { msgZerocopy: true, ioUring: true });
         const available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: ioUringUsable(found) === undefined };
         if (wanted.includes(ROUTE_IO_URING) && !available.ioUring) {
@@ -146,7 +146,7 @@ export class Connection {
         ? new AutoBackend(
           direct,
           ring,
-          new ChunkRouter(config.policy.bands(config.transport), routes, zerocopy, ring, stats, () => queue.ownedBytes),
+          new ChunkRouter(config.policy.bands(config.transport, sys.runtime), routes, zerocopy, ring, stats, () => queue.ownedBytes),
           uring?.leases,
         )
         : undefined;
@@ -192,6 +192,7 @@ export class Connection {
         auto,
       );
       ring?.bind(queue, stats, () => outbox.wakeUp());
+      if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const lease = (size: number): Promise<Uint8Array> => {
         if (uring?.leases?.fits(size)) return uring.leases.lease(size);

@@ -53,6 +53,9 @@ export class Outbox {
     private readonly routes?: ChunkRoutes,
   ) {}
 
+  /** Told which borrowed and owned views a failure or abort dropped from the queue unsent. */
+  onDropped: (views: Uint8Array[]) => void = () => {};
+
   /**
    * Submits the queue now, outside the fiber (which is parked, so never mid-pass). True when
    * everything went; otherwise the fiber is woken to wait for room or to report the failure.
@@ -240,7 +243,7 @@ export class Outbox {
   /** Ends sending with `error`: the waiting write and every later one fail with it. */
   fail(error: ZcioError): void {
     if (this.#error === undefined) this.#error = error;
-    this.queue.clear();
+    this.onDropped(this.queue.clear());
     this.#waiting = this.#borrowed = undefined;
     this.#ownedOver = false;
     this.#settle(this.#error);

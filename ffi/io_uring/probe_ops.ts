@@ -1,9 +1,9 @@
 /**
  * What this kernel's io_uring can do for zero-copy sends: IORING_REGISTER_PROBE for the opcodes
  * (SEND_ZC 47, SENDMSG_ZC 48, SEND 26), and a live check of IORING_SEND_ZC_REPORT_USAGE, which the
- * probe cannot answer: one 1-byte SEND_ZC with the flag over a loopback TCP pair on 127.0.0.1 (or,
- * where loopback TCP cannot connect, as in a namespace whose loopback drops every packet, over a
- * connected UDP pair), supported unless its first CQE is -EINVAL (KERNEL-ABI.md §4 step 4). The probe makes and closes
+ * probe cannot answer: one 1-byte SEND_ZC with the flag over a connected loopback UDP pair on
+ * 127.0.0.1 (no handshake, so it answers at once even where loopback drops every packet; a TCP pair
+ * if UDP fails), supported unless its first CQE is -EINVAL (KERNEL-ABI.md §4 step 4). The probe makes and closes
  * its own small ring, so it never reaps anyone else's completions.
  *
  * @example
@@ -127,11 +127,12 @@ export const probeOps = (sys: Sys, options: ProbeOptions = {}): OpsProbe => {
 
 type UsageCheck = Pick<OpsProbe, "reason" | "reportUsage" | "reportUsageCqes">;
 
-/** One 1-byte SEND_ZC with REPORT_USAGE on a fresh loopback TCP pair; drains its notification. */
+/** One 1-byte SEND_ZC with REPORT_USAGE on a fresh loopback pair (UDP, else TCP); drains its notification. */
 const checkReportUsage = (sys: Sys, ring: Ring): UsageCheck => {
-  const tcp = loopbackPair(sys, SOCK_STREAM);
-  const pair = typeof tcp === "string" ? loopbackPair(sys, SOCK_DGRAM) : tcp;
-  if (typeof pair === "string") return { reason: `REPORT_USAGE not checked: ${tcp}; over UDP, ${pair}`, reportUsage: undefined };
+  // UDP first: it needs no handshake, so it works (and never blocks) where loopback drops packets.
+  const udp = loopbackPair(sys, SOCK_DGRAM);
+  const pair = typeof udp === "string" ? loopbackPair(sys, SOCK_STREAM) : udp;
+  if (typeof pair === "string") return { reason: `REPORT_USAGE not checked: ${udp}; over TCP, ${pair}`, reportUsage: undefined };
   const payload = Slab.map(sys, 1);
   try {
     payload.bytes[0] = 0x7a;

@@ -82,20 +82,45 @@ test("size_policy: a policy object is parsed, a single backend name is a list, c
     note: "calibrated by hand",
   }, "a test");
   assertEquals(p.source, "a test");
-  assertEquals(p.tcp, [
+  assertEquals(p.bands("tcp"), [
     { from: 0, use: ["copy"] },
     { from: 8 * KiB, use: ["msg_zerocopy", "copy"] },
     { from: 100000, use: ["io_uring", "copy", "msg_zerocopy"] },
   ]);
-  assertEquals(p.udp, SizePolicy.builtIn.udp, "udp was left out: built-in");
+  assertEquals(p.bands("udp"), SizePolicy.builtIn.bands("udp"), "udp was left out: built-in");
   assertEquals(p.bandFor("tcp", 8 * KiB - 1).use, ["copy"]);
   assertEquals(p.bandFor("tcp", 8 * KiB).use, ["msg_zerocopy", "copy"]);
   assertEquals(p.bandFor("tcp", 99999).use, ["msg_zerocopy", "copy"]);
   assertEquals(p.bandFor("tcp", 100000).use[0], "io_uring");
   // What a calibration writes parses back to the same bands.
-  assertEquals(SizePolicy.parse(JSON.parse(JSON.stringify(p)), "round trip").tcp, p.tcp);
+  assertEquals(SizePolicy.parse(JSON.parse(JSON.stringify(p)), "round trip").bands("tcp"), p.bands("tcp"));
   // One band is enough.
-  assertEquals(SizePolicy.parse({ version: 1, udp: [{ from: 0, use: "io_uring" }] }, "x").udp, [{ from: 0, use: ["io_uring", "copy"] }]);
+  assertEquals(SizePolicy.parse({ version: 1, udp: [{ from: 0, use: "io_uring" }] }, "x").bands("udp"), [{ from: 0, use: ["io_uring", "copy"] }]);
+});
+
+test("size_policy: a runtime's own bands override the shared ones for that runtime and transport only", () => {
+  const p = SizePolicy.parse({
+    version: 1,
+    udp: [{ from: 0, use: "copy" }, { from: 32 * KiB, use: "io_uring" }],
+    runtimes: {
+      bun: { udp: [{ from: 0, use: "copy" }] },
+      deno: { tcp: [{ from: 0, use: "copy" }, { from: 8 * KiB, use: ["msg_zerocopy"] }] },
+    },
+  }, "per runtime");
+  assertEquals(p.bandFor("udp", 60 * KiB).use, ["io_uring", "copy"], "no runtime: the shared bands");
+  assertEquals(p.bandFor("udp", 60 * KiB, "node").use, ["io_uring", "copy"], "node has none of its own");
+  assertEquals(p.bandFor("udp", 60 * KiB, "bun").use, ["copy"], "bun's own udp bands");
+  assertEquals(p.bandFor("tcp", 60 * KiB, "bun"), SizePolicy.builtIn.bandFor("tcp", 60 * KiB), "bun names no tcp: shared, here built in");
+  assertEquals(p.bandFor("tcp", 8 * KiB, "deno").use, ["msg_zerocopy", "copy"]);
+  assertEquals(p.bandFor("udp", 60 * KiB, "deno").use, ["io_uring", "copy"]);
+  // A policy of runtimes only keeps the built-in shared bands.
+  const only = SizePolicy.parse({ version: 1, runtimes: { node: { tcp: [{ from: 0, use: "copy" }] } } }, "x");
+  assertEquals(only.bands("tcp"), SizePolicy.builtIn.bands("tcp"));
+  assertEquals(only.bands("tcp", "node"), [{ from: 0, use: ["copy"] }]);
+  // It writes back what it read.
+  const again = SizePolicy.parse(JSON.parse(JSON.stringify(p)), "round trip");
+  assertEquals(again.bands("udp", "bun"), p.bands("udp", "bun"));
+  assertEquals(again.bands("tcp", "deno"), p.bands("tcp", "deno"));
 });
 
 test("size_policy: every malformed policy is INVALID_OPTION saying what is wrong", () => {
@@ -107,7 +132,7 @@ test("size_policy: every malformed policy is INVALID_OPTION saying what is wrong
     [{ tcp: [band] }, "version must be 1"],
     [{ version: 2, tcp: [band] }, "version must be 1"],
     [{ version: "1", tcp: [band] }, "version must be 1"],
-    [{ version: 1 }, "neither"],
+    [{ version: 1 }, "names no bands"],
     [{ version: 1, tcp: [band], tpc: [band] }, `unknown key "tpc"`],
     [{ version: 1, tcp: [] }, "tcp must be a non-empty array"],
     [{ version: 1, udp: band }, "udp must be a non-empty array"],
@@ -125,6 +150,12 @@ test("size_policy: every malformed policy is INVALID_OPTION saying what is wrong
     [{ version: 1, udp: [{ from: 0, use: ["io_uring", "sendfile"] }] }, `udp[0].use names "sendfile"`],
     [{ version: 1, tcp: [{ from: 0, use: ["copy", "copy"] }] }, "names copy twice"],
     [{ version: 1, tcp: [{ from: 0, use: "copy", upTo: 5 }] }, `unknown key "upTo"`],
+    [{ version: 1, runtimes: [] }, "runtimes must be an object"],
+    [{ version: 1, runtimes: { firefox: { tcp: [band] } } }, `runtimes has unknown key "firefox"`],
+    [{ version: 1, runtimes: { bun: [band] } }, "runtimes.bun must be an object"],
+    [{ version: 1, runtimes: { deno: { sctp: [band] } } }, `runtimes.deno has unknown key "sctp"`],
+    [{ version: 1, runtimes: { node: { udp: [{ from: 5, use: "copy" }] } } }, "runtimes.node.udp[0].from must be 0"],
+    [{ version: 1, runtimes: {} }, "names no bands"],
   ];
   for (const [value, mentions] of cases) {
     const e = invalid(() => SizePolicy.parse(value, "case"), mentions);

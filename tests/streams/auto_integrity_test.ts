@@ -8,12 +8,23 @@
  */
 import { URING_COPIED_REASON } from "../../backends/io_uring.ts";
 import { COPIED_REASON } from "../../backends/msg_zerocopy.ts";
+import { SO_RCVBUF, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../ffi/constants.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
+import { zcConnect } from "../../mod.ts";
+import { connectionConfig } from "../../streams/options.ts";
+import { openConnection } from "../../streams/open_connection.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { connectedPair, RunningHash, waitFor, withTimeout, XorShift } from "../helpers.ts";
+import { boundSocket, connectedPair, hashOf, int32, RunningHash, sys, waitFor, withTimeout, XorShift } from "../helpers.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 const STAGE_BELOW = 16 * KiB; // the default
-const ZERO_COPY_FROM = 64 * KiB; // the built-in policy's TCP band
+const ZERO_COPY_FROM = 64 * KiB;
+/** Given explicitly, so the routing checked here does not depend on the built-in (calibrated) bands. */
+const POLICY = {
+  version: 1,
+  tcp: [{ from: 0, use: "copy" }, { from: ZERO_COPY_FROM, use: ["io_uring", "msg_zerocopy"] }],
+  udp: [{ from: 0, use: "copy" }, { from: STAGE_BELOW, use: ["io_uring", "msg_zerocopy"] }],
+} as const;
 const MAX_CHUNK = 4 * MiB;
 const TOTAL = 72 * MiB;
 const REPROBE = 16 * MiB;
@@ -22,7 +33,7 @@ const zeroCopied = (s: { bytes: { msg_zerocopy: number; io_uring: number } }) =>
 const zeroCopyRouted = (s: { routed: { msg_zerocopy: number; io_uring: number } }) => s.routed.msg_zerocopy + s.routed.io_uring;
 
 test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over loopback TCP arrive intact; small ones go by copy, large ones zero-copy until COPIED, then by copy, probing again every reprobeBytes`, async () => {
-  const pair = await connectedPair("127.0.0.1", { reprobeBytes: REPROBE });
+  const pair = await connectedPair("127.0.0.1", { reprobeBytes: REPROBE, policy: POLICY });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);
@@ -86,7 +97,7 @@ test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over
 });
 
 test("auto: leases written small (staged) or large by copy go back to their pool at once", async () => {
-  const pair = await connectedPair();
+  const pair = await connectedPair("127.0.0.1", { policy: POLICY });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);
@@ -122,4 +133,86 @@ test("auto: leases written small (staged) or large by copy go back to their pool
   const s = client.stats();
   assertEquals(s.routed.copy, 4096 + 96, "the small leases and, after the downgrade, the large ones by copy");
   await pair.close();
+});
+
+test("auto: the policy option picks the backend per size band; a policy of copy only never sends zero-copy", async () => {
+  const mzFrom16k = { version: 1, tcp: [{ from: 0, use: "copy" }, { from: 16 * KiB, use: "msg_zerocopy" }] } as const;
+  const copyOnly = { version: 1, tcp: [{ from: 0, use: "copy" }] } as const;
+  for (const [policy, expected] of [[mzFrom16k, "msg_zerocopy"], [copyOnly, "copy"]] as const) {
+    const pair = await connectedPair("127.0.0.1", { policy });
+    const received = new RunningHash();
+    const reading = (async () => {
+      for await (const bytes of pair.server.readable) received.update(bytes);
+    })();
+    const writer = pair.client.writable.getWriter();
+    const sent = new RunningHash();
+    const content = new XorShift(0x9011c);
+    for (const size of [100, 20 * KiB]) {
+      const chunk = new Uint8Array(size);
+      content.fill(chunk);
+      sent.update(chunk);
+      await writer.write(chunk);
+    }
+    await writer.close();
+    await reading;
+    assertEquals(received.value, sent.value);
+    const s = pair.client.stats();
+    assertEquals(s.routed, { copy: expected === "copy" ? 2 : 1, msg_zerocopy: expected === "copy" ? 0 : 1, io_uring: 0 }, expected);
+    assertEquals(s.bytes.msg_zerocopy, expected === "copy" ? 0 : 20 * KiB);
+    await pair.close();
+  }
+});
+
+test("auto over loopback UDP: 3000 seeded datagrams from 1 B to 60 KiB arrive whole and in order; large ones probe zero-copy, then go by copy", async () => {
+  const DATAGRAMS = 3000, MAX = 60 * KiB, WINDOW = 32;
+  const raw = boundSocket(SOCK_DGRAM | SOCK_NONBLOCK);
+  assertEquals(sys.setsockopt(raw.fd, SOL_SOCKET, SO_RCVBUF, int32(4 << 20)), 0);
+  const sender = await zcConnect({ hostname: "127.0.0.1", port: raw.port, transport: "udp", policy: POLICY, reprobeBytes: 1 << 30 });
+  assertEquals(sys.connect(raw.fd, encodeSockaddr("127.0.0.1", sender.localAddr.port)!), 0);
+  const receiver = await openConnection(raw.fd, connectionConfig({ backend: "copy" }, "udp", true));
+  const sizes = new XorShift(0xda7a);
+  const planned = Array.from({ length: DATAGRAMS }, (_, i) =>
+    i === 0 ? MAX : sizes.below(2) === 0 ? sizes.logUniform(1, STAGE_BELOW - 1) : sizes.logUniform(STAGE_BELOW, MAX)
+  );
+  const hashes = planned.map(() => 0);
+  let received = 0;
+  let progress: (() => void) | undefined;
+  const reading = (async () => {
+    const reader = receiver.readable.getReader();
+    while (received < DATAGRAMS) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the receiving stream ended early");
+      assertEquals(value.length, planned[received], `size of datagram ${received}`);
+      assertEquals(hashOf(value), hashes[received], `content of datagram ${received}`);
+      received++;
+      progress?.();
+    }
+    reader.releaseLock();
+  })();
+  let failed: unknown;
+  reading.catch((e) => {
+    failed = e;
+    progress?.();
+  });
+  const writer = sender.writable.getWriter();
+  const content = new XorShift(0xda7b);
+  for (let seq = 0; seq < DATAGRAMS && failed === undefined; seq++) {
+    while (seq - received >= WINDOW && failed === undefined) await new Promise<void>((r) => (progress = r));
+    const d = new Uint8Array(planned[seq]);
+    content.fill(d);
+    hashes[seq] = hashOf(d);
+    await writer.write(d);
+    if (seq === 0) await waitFor(() => sender.stats().downgrades >= 1, "the COPIED notification of the first datagram");
+  }
+  await reading;
+  assertEquals(received, DATAGRAMS);
+  const s = sender.stats();
+  const small = planned.filter((n) => n < STAGE_BELOW).length;
+  assert(zeroCopyRouted(s) >= 1, "the first large datagram went to a zero-copy backend");
+  assert(zeroCopyRouted(s) <= 4, `then by copy (no re-probe within reprobeBytes): ${zeroCopyRouted(s)} zero-copy`);
+  assert(s.routed.copy >= small, `every small datagram by copy: ${s.routed.copy} copy-routed, ${small} small`);
+  assertEquals(s.copiedBytes, zeroCopied(s), "the kernel reported every zero-copy byte as copied");
+  await writer.close();
+  await sender.close();
+  await receiver.close();
 });
