@@ -85,6 +85,14 @@ export class AutoBackend implements Backend, ChunkRoutes {
     return this.direct.watchesErrorQueue;
   }
 
+  /**
+   * `writer.close()` resolves once every byte is in the kernel, as with copy: zero-copy was auto's
+   * choice, and over TCP its notifications wait for the peer's acknowledgements (a peer in the same
+   * program that reads only after close would never send them). The connection's release holds the
+   * buffers until they are notified.
+   */
+  readonly closesBeforeNotified = true;
+
   /** While the ring holds a chain of this connection's, nothing else may be sent. */
   get busy(): boolean {
     return this.ring?.busy ?? false;

@@ -33,6 +33,13 @@ export interface Backend {
   /** Whether submitted work is still in the kernel's hands, so no new submission can start yet. */
   readonly busy: boolean;
   /**
+   * Whether the stream's close may resolve while zero-copy notifications are still to come (every
+   * byte is in the kernel; the buffers stay pinned until the connection's release lets them go).
+   * `auto` does: zero-copy is its choice, not the caller's, so its close behaves as copy's. The
+   * zero-copy backends (absent: false) wait for every notification.
+   */
+  readonly closesBeforeNotified?: boolean;
+  /**
    * Runs `done` once the backend holds nothing the kernel may read (for backends that learn it
    * without the error queue; the others run `done` at once when nothing is in flight).
    */

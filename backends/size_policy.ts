@@ -68,16 +68,23 @@ const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 const MAX_FROM = 2 ** 31;
 
 /**
- * Built in, from `npm run bench -- --full` on the development machine (2 vCPU, Linux 6.18; see
- * README "Benchmark"). Over loopback TCP every zero-copy send is copied, so `auto` learns that from
- * the first notification and sends by copy; the TCP bands take the UDP blackhole's crossovers (a
- * device that really does not copy), as `bench/calibrated_policy.ts` does.
+ * Built in, from `npm run bench -- --quick` on the development machine (2 vCPU, Linux 6.18; see
+ * README "Benchmark"), UDP blackhole, MB/s of copy / MSG_ZEROCOPY / io_uring:
+ * - 16 KiB: Bun 5366 / 5933 / 6092, Deno 4285 / 4907 / 4164;
+ * - 32 KiB: Bun 6965 / 9762 / 10060, Deno 6412 / 8920 / 8079;
+ * - 60 KiB: Bun 7573 / 14057 / 9031, Deno 7774 / 13269 / 14108.
+ * Zero-copy wins from 16 KiB (the calibration put the crossovers at 4.5-16 KiB; smaller chunks
+ * are staged and copied whatever the policy says). MSG_ZEROCOPY was the best or within 6% of it
+ * everywhere, io_uring's runs varied more, so MSG_ZEROCOPY comes first, then io_uring. TCP takes
+ * the same bands: over loopback every zero-copy send is copied (no sink here shows TCP zero-copy),
+ * and `auto` learns that from the first COPIED notification, and from then on from the peer's
+ * verdict, and sends by copy.
  */
-const BUILT_IN: SizePolicyJson = {
-  version: 1,
-  tcp: [{ from: 0, use: "copy" }, { from: 65536, use: ["io_uring", "msg_zerocopy"] }],
-  udp: [{ from: 0, use: "copy" }, { from: 16384, use: ["io_uring", "msg_zerocopy"] }],
-};
+const BANDS: readonly PolicyBandJson[] = [
+  { from: 0, use: "copy" },
+  { from: 16 * 1024, use: ["msg_zerocopy", "io_uring"] },
+];
+const BUILT_IN: SizePolicyJson = { version: 1, tcp: BANDS, udp: BANDS };
 
 type Bands = Readonly<Record<Transport, readonly PolicyBand[]>>;
 

@@ -5,9 +5,9 @@
  * back to back, so the check takes the median over rounds of auto's run divided by that backend's
  * run of the same round, which cancels the machine's drift between rounds. The ratio of the two
  * medians (what the table shows) is printed next to it, and so is a distribution-free confidence
- * interval of the paired median (order statistics, at least 90%): over loopback TCP one run's
- * throughput varies by 10–20% on a 2-core machine, so a check can fail with its interval well above
- * the bar, which says the miss is noise, not auto.
+ * interval of the paired median (order statistics, at least 90%): on a small VM one run's
+ * throughput varies by 10-20%, so a check can miss the bar with the bar inside its interval, which
+ * says the miss is within this run's noise.
  *
  * @module
  */
@@ -71,12 +71,12 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
 };
 
 /**
- * The widest order-statistic interval [r(k), r(n+1-k)] of the sorted values that still holds the
- * median with probability at least 90% (falling back to the full range for tiny samples).
+ * The narrowest order-statistic interval [r(k), r(n+1-k)] of the sorted values that still holds
+ * the median with probability at least 90% (the full range for small samples).
  */
 export const medianInterval = (values: readonly number[]): { interval: [number, number]; coverage: number } => {
   const s = [...values].sort((a, b) => a - b), n = s.length;
-  const binom = (k: number) => { // P(X <= k), X ~ Binomial(n, 1/2)
+  const below = (k: number) => { // P(X <= k), X ~ Binomial(n, 1/2)
     let p = 0, c = 1;
     for (let i = 0; i <= k; i++) {
       p += c;
@@ -85,8 +85,8 @@ export const medianInterval = (values: readonly number[]): { interval: [number, 
     return p / 2 ** n;
   };
   let k = 1;
-  while (k + 1 <= n / 2 && 1 - 2 * binom(k) >= 0.9) k++;
-  return { interval: [s[k - 1], s[n - k]], coverage: 1 - 2 * binom(k - 1) };
+  while (k + 1 <= n / 2 && 1 - 2 * below(k) >= 0.9) k++;
+  return { interval: [s[k - 1], s[n - k]], coverage: 1 - 2 * below(k - 1) };
 };
 
 /** One line per check, and a summary line. */
@@ -103,7 +103,7 @@ export const formatChecks = (checks: readonly Check[]): string => {
     failed.length === 0
       ? `acceptance: all ${checks.length} checks pass (auto >= ${REQUIRED}x the best single backend on every sink, runtime and size)`
       : `acceptance: ${failed.length} of ${checks.length} checks FAIL (auto < ${REQUIRED}x the best single backend); ` +
-        `${noise} of them have ${REQUIRED}x inside their interval (within this run's noise)`,
+        `for ${noise} of them ${REQUIRED}x is inside the interval (within this run's noise)`,
   );
   return lines.join("\n");
 };

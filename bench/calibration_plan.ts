@@ -3,7 +3,7 @@
  * (the README's main job, about a minute for both runtimes on a 2-core machine) and `--full`.
  * Over loopback TCP one run's throughput varies by 10–20% whatever its length (4 to 128 MiB measured
  * here: the sink process, scheduling, a new connection's slow start), so a cell is many short runs
- * rather than a few long ones.
+ * rather than a few long ones (see `calibration_runs.ts`).
  *
  * @module
  */
@@ -34,13 +34,13 @@ export const PLANS: Record<Mode, Plan> = {
   quick: {
     tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
     udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
-    tcp: { rounds: 11, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB },
-    udp: { rounds: 11, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB },
+    tcp: { rounds: 21, warmupRuns: 2, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB },
+    udp: { rounds: 31, warmupRuns: 3, bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 16 : 64) * MiB },
   },
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
-    tcp: { rounds: 21, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
-    udp: { rounds: 21, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
+    tcp: { rounds: 21, warmupRuns: 4, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
+    udp: { rounds: 21, warmupRuns: 6, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
   },
 };

@@ -2,14 +2,25 @@
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
  * workload, one run each per round, in an order that rotates every round, so a noisy machine
- * drifts over all of them alike. A cell reports its median run.
+ * drifts over all of them alike. A cell reports its median run (and its fastest).
+ *
+ * On the 2-vCPU VM this was built on, runs are noisy: one sender, back to back in one process, now
+ * and then runs at half speed (copy over the UDP blackhole at 60 KiB: mostly 6.5–7.5 GB/s, one run
+ * in six at 3–5), a process needs about a gigabyte of sends before its paths are warm, and loopback
+ * TCP varies by 10–20% from run to run on top. So every sink starts with untimed warm-up runs of
+ * every sender, every size with one more untimed round, and the cells are medians of many rounds.
  *
  * The workload is the same for every sender: a run writes fresh whole buffers, each its own
  * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
  * so a zero-copy route may take each one over and a copy route borrows it. A run opens a
  * connection, writes every chunk (awaiting each write), closes (which for zero-copy waits for
  * every notification) and, over TCP, waits for the sink's byte count. Each run is one tinybench
- * task iteration; a full garbage collection (where the runtime offers one) precedes it.
+ * task iteration.
+ *
+ * No run is preceded by a forced garbage collection: in Deno, V8's `gc()` (--expose-gc) made the
+ * run after it 2-2.7x slower for zcio (copy over the UDP blackhole, 512 B: 243 against 626 MB/s;
+ * 16 KiB: 2097 against 4666) and about 10% for Deno's own socket, a bias, where a collection the
+ * runtime schedules itself only adds noise that falls on every sender alike.
  *
  * @module
  */
@@ -41,6 +52,8 @@ export interface Cell {
   readonly size: number;
   /** MB/s (10^6 bytes per second) of the median run. */
   readonly mbps: number;
+  /** MB/s of the fastest run. */
+  readonly fastest: number;
   /** MB/s of every timed run, in round order. */
   readonly samples: readonly number[];
   readonly stats?: RunStats;
@@ -49,9 +62,14 @@ export interface Cell {
 export interface SinkPlan {
   /** Timed rounds per size (after one untimed warm-up round). */
   readonly rounds: number;
+  /** Untimed runs of every sender before the first size, at {@link WARMUP_SIZE}: paths get warm. */
+  readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
 }
+
+/** The size and bytes of a warm-up run. */
+const WARMUP_SIZE = 16 * 1024, WARMUP_BYTES = 32 << 20;
 
 /** Progress: what just finished, and how many runs of this sink are done out of how many. */
 export type Progress = (what: string, done: number, total: number) => void;
@@ -63,9 +81,17 @@ export const runSink = async (
   plan: SinkPlan,
   onProgress: Progress,
 ): Promise<Cell[]> => {
-  const total = sizes.length * (plan.rounds + 1) * SENDERS.length;
+  const total = (sizes.length * (plan.rounds + 1) + plan.warmupRuns) * SENDERS.length;
   let done = 0;
   const cells: Cell[] = [];
+  for (let i = 0; i < plan.warmupRuns; i++) {
+    for (const sender of SENDERS) {
+      const times = Math.round(WARMUP_BYTES / WARMUP_SIZE);
+      const pool = Array.from({ length: times }, () => new Uint8Array(WARMUP_SIZE).fill(WARMUP_SIZE & 0xff));
+      await send(target, sender, times, (k) => pool[k]);
+      onProgress(`${target.transport} warm-up ${sender} (${i + 1}/${plan.warmupRuns})`, ++done, total);
+    }
+  }
   for (const size of sizes) {
     const times = Math.max(1, Math.round(plan.bytesPerRun(size) / size));
     const bytes = times * size;
@@ -84,7 +110,6 @@ export const runSink = async (
           if (round > 0 && sent.stats !== undefined) stats.set(sender, [...(stats.get(sender) ?? []), compact(sent.stats)]);
         }, {
           beforeEach: () => {
-            collectGarbage();
             pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
           },
         });
@@ -105,9 +130,8 @@ export const runSink = async (
       const runs = samples.get(sender)!;
       const m = median(runs);
       // The stats of the run closest to the median.
-      const all = stats.get(sender);
       const at = runs.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(runs[best] - m) ? i : best), 0);
-      cells.push({ sender, size, mbps: m, samples: runs, stats: all?.[at] });
+      cells.push({ sender, size, mbps: m, fastest: Math.max(...runs), samples: runs, stats: stats.get(sender)?.[at] });
     }
   }
   return cells;
@@ -149,10 +173,3 @@ const compact = (s: ConnectionStats): RunStats => ({
   noBufferFallbacks: s.noBufferFallbacks,
   downgradeReasons: s.downgradeReasons,
 });
-
-/** A full collection where the runtime offers one (Bun.gc; gc with --expose-gc in Deno and Node). */
-const collectGarbage = (): void => {
-  const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
-};

@@ -76,7 +76,7 @@ const files = {
 };
 const title = `zcio calibration (--${mode}): ${results.map((r) => `${r.runtime} ${r.version}`).join(", ")}`;
 writeFileSync(files.table, `# ${title}\n\n${table}\n\n## Acceptance\n\n\`\`\`\n${formatChecks(checks)}\n\`\`\`\n`);
-writeFileSync(files.chart, throughputChart(results, title));
+writeFileSync(files.chart, throughputChart(results, title, calibrated.sinks));
 writeFileSync(files.policy, `${JSON.stringify(calibrated.policy, null, 2)}\n`);
 writeFileSync(files.results, `${JSON.stringify({ mode, results, calibrated, checks }, null, 2)}\n`);
 
@@ -103,8 +103,8 @@ async function otherRuntime(runtime: string): Promise<RuntimeResult> {
   const script = join(root, "bench", "main.ts");
   const commands: Record<string, string[]> = {
     bun: [join(root, "node_modules", ".bin", "bun"), script],
-    deno: [join(root, "node_modules", "@deno", "linux-x64-glibc", "deno"), "run", "-A", "--v8-flags=--expose-gc", script],
-    node: ["node", "--expose-gc", join(root, "dist", "bench", "main.js")],
+    deno: [join(root, "node_modules", "@deno", "linux-x64-glibc", "deno"), "run", "-A", script],
+    node: ["node", join(root, "dist", "bench", "main.js")],
   };
   const skipped = (why: string): RuntimeResult => {
     progress(`${runtime}: skipped, ${why}`);

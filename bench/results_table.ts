@@ -21,8 +21,8 @@ const HEADINGS: Record<string, string> = {
 export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
   const plan = PLANS[mode];
   const lines: string[] = [
-    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} interleaved runs per cell (after a warm-up round); ` +
-    "in brackets, the ratio to the best single backend of the row (in bold).",
+    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) interleaved runs per cell (after warm-up runs; every run is in ` +
+    "bench/out/results.json); in brackets, the ratio to the best single backend of the row (in bold).",
     "",
   ];
   for (const sink of SINKS) {

@@ -54,7 +54,7 @@ export const calibrateRuntime = async (mode: Mode, onProgress: (line: string) =>
     [mode],
     (line) => onProgress(`${runtime} ${line.replace(/^\[calibration\] /, "")}`),
     "[calibration]",
-    { denoFlags: ["--unstable-net", "--v8-flags=--expose-gc"] },
+    { denoFlags: ["--unstable-net"] },
   );
   return { runtime, version, sinks: { tcp, udp } };
 };

@@ -1,12 +1,12 @@
 /**
  * The calibration chart as a hand-written SVG: one panel per runtime (rows) and sink (columns),
- * throughput against chunk size on a log2 x axis, one line per sender, and each crossover (where
- * the best single backend changes, interpolated between two measured sizes) marked with a dashed
- * line and its size.
+ * throughput against chunk size on a log2 x axis, one line per sender, and each crossover of the
+ * calibration (where the backend a band would use changes: a zero-copy backend has to beat copy by
+ * the calibration's margin, see `calibrated_policy.ts`) marked with a dashed line and its size.
  *
  * @module
  */
-import type { Cell } from "./calibration_runs.ts";
+import type { SinkCalibration } from "./calibrated_policy.ts";
 import { label, SENDERS } from "./calibration_runs.ts";
 import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
 
@@ -26,24 +26,11 @@ const LEGEND_H = 36;
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const f = (n: number): string => n.toFixed(1);
 
-/** Where the best single backend changes between adjacent measured sizes of one panel. */
-export const panelCrossovers = (cells: readonly Cell[]): { size: number; from: string; to: string }[] => {
-  const sizes = [...new Set(cells.map((c) => c.size))].sort((a, b) => a - b);
-  const at = (sender: string, size: number) => cells.find((c) => c.sender === sender && c.size === size)!.mbps;
-  const best = (size: number) =>
-    ["copy", "msg_zerocopy", "io_uring"].reduce((a, b) => (at(b, size) > at(a, size) ? b : a));
-  const out: { size: number; from: string; to: string }[] = [];
-  for (let i = 1; i < sizes.length; i++) {
-    const s1 = sizes[i - 1], s2 = sizes[i], a = best(s1), b = best(s2);
-    if (a === b) continue;
-    const r1 = at(b, s1) / at(a, s1), r2 = at(b, s2) / at(a, s2);
-    const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 0.5;
-    out.push({ size: 2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))), from: a, to: b });
-  }
-  return out;
-};
-
-export const throughputChart = (results: readonly RuntimeResult[], title: string): string => {
+export const throughputChart = (
+  results: readonly RuntimeResult[],
+  title: string,
+  calibration: readonly SinkCalibration[],
+): string => {
   const rows = results.length, cols = SINKS.length;
   const width = cols * PANEL_W, height = LEGEND_H + rows * PANEL_H;
   const out: string[] = [
@@ -61,19 +48,26 @@ export const throughputChart = (results: readonly RuntimeResult[], title: string
   });
   out.push(
     `<line x1="${8 + SENDERS.length * 130}" y1="28" x2="${30 + SENDERS.length * 130}" y2="28" stroke="#d62728" stroke-width="1" stroke-dasharray="3 3"/>`,
-    `<text x="${35 + SENDERS.length * 130}" y="32">crossover (best backend changes)</text>`,
+    `<text x="${35 + SENDERS.length * 130}" y="32">crossover (the calibrated choice changes)</text>`,
   );
   results.forEach((r, row) => {
     SINKS.forEach((sink, col) => {
       const x0 = col * PANEL_W, y0 = LEGEND_H + row * PANEL_H;
-      out.push(panel(r, sink, x0, y0));
+      const crossovers = calibration.find((c) => c.sink === sink && c.runtime === r.runtime)?.crossovers ?? [];
+      out.push(panel(r, sink, x0, y0, crossovers));
     });
   });
   out.push("</svg>");
   return out.join("\n");
 };
 
-const panel = (r: RuntimeResult, sink: typeof SINKS[number], x0: number, y0: number): string => {
+const panel = (
+  r: RuntimeResult,
+  sink: typeof SINKS[number],
+  x0: number,
+  y0: number,
+  crossovers: SinkCalibration["crossovers"],
+): string => {
   const out: string[] = [];
   const heading = `${SINK_TITLES[sink]}, ${r.runtime} ${r.version}`;
   out.push(`<text x="${x0 + M.left}" y="${y0 + 20}" font-size="12" font-weight="bold">${esc(heading)}</text>`);
@@ -115,7 +109,7 @@ const panel = (r: RuntimeResult, sink: typeof SINKS[number], x0: number, y0: num
     `<text x="${x0 + 14}" y="${py + ph / 2}" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${py + ph / 2})">MB/s</text>`,
   );
   // Crossovers.
-  panelCrossovers(cells).forEach((c, k) => {
+  crossovers.forEach((c, k) => {
     const x = xOf(c.size);
     // Labels step down so neighbours never overlap, and turn left near the right edge.
     const right = x > px + pw - 150;

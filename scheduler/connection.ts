@@ -157,9 +157,17 @@ export class Connection {
         const peer = peerKey(sys, fd, config.transport);
         if (peer !== undefined && downgrades.length > 0) PathVerdicts.shared.follow(peer, downgrades, stats);
       }
+      // Leases made without registered memory. Counted, so that a connection with none out skips
+      // the WeakSet lookup per chunk (costly for a chunk never seen); a lease dropped unwritten
+      // only brings the lookup back.
       const plainLeases = new WeakSet<Uint8Array>();
-      const takeLease = (chunk: Uint8Array): boolean =>
-        uring?.leases?.handOver(chunk) || plainLeases.delete(chunk);
+      let plainLeasesOut = 0;
+      const takeLease = (chunk: Uint8Array): boolean => {
+        if (uring?.leases?.handOver(chunk)) return true;
+        if (plainLeasesOut === 0 || !plainLeases.delete(chunk)) return false;
+        plainLeasesOut--;
+        return true;
+      };
       const watch = waiter.watch(fd);
       const release = () => {
         backend.close();
@@ -198,6 +206,7 @@ export class Connection {
         if (uring?.leases?.fits(size)) return uring.leases.lease(size);
         const view = new Uint8Array(size);
         plainLeases.add(view);
+        plainLeasesOut++;
         return Promise.resolve(view);
       };
       const connection = new Connection(

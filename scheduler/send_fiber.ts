@@ -58,7 +58,7 @@ export const sendFiber = (
         else waiter.disarm(watch, POLLERR);
       }
       if (!outbox.hasWork || backend.busy) {
-        if (outbox.closing && !outbox.hasWork && backend.inflight === 0) return;
+        if (outbox.closing && !outbox.hasWork && (backend.inflight === 0 || backend.closesBeforeNotified === true)) return;
         yield* parked;
         continue;
       }

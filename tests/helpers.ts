@@ -234,16 +234,20 @@ export const connectedPair = async (hostname = "127.0.0.1", tuning: Record<strin
 export const internals = (conn: ZcConnection): Connection => (conn as unknown as { connection: Connection }).connection;
 
 /**
- * Opens and closes one connection so that everything zcio creates once per process (the epoll
- * set, its eventfd, the waiter thread) exists before a test counts fds.
+ * Opens and closes connections so that everything zcio creates once per process (the epoll set,
+ * its eventfd, the waiter thread, the io_uring ring) exists before a test counts fds.
  */
 export const warmUp = async (): Promise<void> => {
-  const pair = await connectedPair();
-  const w = pair.client.writable.getWriter();
-  await w.write(new Uint8Array([1, 2, 3]));
-  await w.close();
-  await readAll(pair.server.readable);
-  await pair.close();
+  // The default (auto) and io_uring too: the thread's ring and its eventfd are made on first use,
+  // and auto makes them only where its policy routes to io_uring.
+  for (const backend of ["auto", "io_uring"]) {
+    const pair = await connectedPair("127.0.0.1", { backend });
+    const w = pair.client.writable.getWriter();
+    await w.write(new Uint8Array([1, 2, 3]));
+    await w.close();
+    await readAll(pair.server.readable);
+    await pair.close();
+  }
 };
 
 /** The process's fd waiter, the one every zcio connection uses. */

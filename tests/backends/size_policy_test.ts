@@ -56,22 +56,27 @@ const withEnv = (name: string, value: string | undefined, f: () => void): void =
   }
 };
 
-test("size_policy: the built-in policy stages small chunks by copy and sends large ones zero-copy, copy last everywhere", () => {
+test("size_policy: the built-in policy has well-formed bands for every transport and runtime: copy for small chunks and last everywhere, zero-copy for the largest", () => {
   const p = SizePolicy.builtIn;
   assertEquals(p.source, "built-in");
-  for (const transport of ["tcp", "udp"] as const) {
-    const bands = p.bands(transport);
-    assertEquals(bands[0].from, 0, `${transport}: the first band starts at 0`);
-    assertEquals(bands[0].use, ["copy"], `${transport}: the smallest chunks go by copy`);
-    for (const band of bands) assertEquals(band.use[band.use.length - 1], "copy", `${transport}: copy ends every list`);
-    for (let i = 1; i < bands.length; i++) assert(bands[i].from > bands[i - 1].from, `${transport}: bands ascend`);
-    const last = bands[bands.length - 1];
-    assert(last.use[0] !== "copy", `${transport}: the largest chunks prefer a zero-copy backend: ${JSON.stringify(last)}`);
-    assertEquals(p.bandFor(transport, 512).use, ["copy"]);
-    assertEquals(p.bandFor(transport, 1 << 30), last);
-    assertEquals(p.bandFor(transport, last.from), last, "a band starts at its from, inclusive");
-    assertEquals(p.bandFor(transport, last.from - 1), bands[bands.length - 2]);
+  for (const runtime of [undefined, "bun", "deno", "node"] as const) {
+    for (const transport of ["tcp", "udp"] as const) {
+      const bands = p.bands(transport, runtime), what = `${transport} ${runtime ?? "shared"}`;
+      assertEquals(bands[0].from, 0, `${what}: the first band starts at 0`);
+      assertEquals(bands[0].use, ["copy"], `${what}: the smallest chunks go by copy`);
+      for (const band of bands) assertEquals(band.use[band.use.length - 1], "copy", `${what}: copy ends every list`);
+      for (let i = 1; i < bands.length; i++) assert(bands[i].from > bands[i - 1].from, `${what}: bands ascend`);
+      const last = bands[bands.length - 1];
+      assert(last.use[0] !== "copy", `${what}: the largest chunks prefer a zero-copy backend: ${JSON.stringify(last)}`);
+      assertEquals(p.bandFor(transport, 512, runtime).use, ["copy"]);
+      assertEquals(p.bandFor(transport, 1 << 30, runtime), last);
+      assertEquals(p.bandFor(transport, last.from, runtime), last, "a band starts at its from, inclusive");
+      assertEquals(p.bandFor(transport, last.from - 1, runtime), bands[bands.length - 2]);
+    }
   }
+  // Parsing what it writes gives it back.
+  const again = SizePolicy.parse(JSON.parse(JSON.stringify(p)), "round trip");
+  for (const runtime of ["bun", "deno", "node"] as const) assertEquals(again.bands("udp", runtime), p.bands("udp", runtime));
 });
 
 test("size_policy: a policy object is parsed, a single backend name is a list, copy is appended, a missing transport keeps the built-in bands", () => {

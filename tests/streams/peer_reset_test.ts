@@ -21,7 +21,7 @@ const assertReset = (e: unknown, what: string): ZcioError => {
 test("peer reset: the server aborts with unread data while the client is blocked writing", async () => {
   await warmUp();
   const fdsBefore = openFds();
-  const pair = await connectedPair();
+  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
   assertEquals(openFds(), fdsBefore + 3, "listener, client and server sockets");
   const writer = pair.client.writable.getWriter();
   let resolved = 0, current: Promise<void> = Promise.resolve();
@@ -61,7 +61,7 @@ test("peer reset: the server aborts with unread data while the client is blocked
 test("peer reset: SO_LINGER 0 on the reading server resets the connection under a streaming client", async () => {
   await warmUp();
   const fdsBefore = openFds();
-  const pair = await connectedPair();
+  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
   const serverFd = internals(pair.server).fd;
   // struct linger { int l_onoff = 1; int l_linger = 0; }: close() sends RST instead of FIN.
   assertEquals(sys.setsockopt(serverFd, SOL_SOCKET, SO_LINGER, new Uint8Array(new Int32Array([1, 0]).buffer)), 0);
