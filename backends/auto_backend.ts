@@ -19,12 +19,11 @@
 import type { BackendName } from "../ffi/zcio_error.ts";
 import { type Backend, SUBMITTED } from "./backend.ts";
 import type { ChunkRouter } from "./chunk_router.ts";
-import type { DatagramSender } from "./datagram_sender.ts";
+import type { DirectSender } from "./direct_sender.ts";
 import type { IoUringSender } from "./io_uring.ts";
 import type { RegisteredLeases } from "./registered_leases.ts";
 import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
-import type { StreamSender } from "./stream_sender.ts";
 
 /** Segments one run covers at most: a pass never scans far past what one sendmsg takes. */
 const MAX_RUN = 1024;
@@ -55,7 +54,7 @@ export class AutoBackend implements Backend, ChunkRoutes {
    * @param leases the ring's registered leases, if any
    */
   constructor(
-    private readonly direct: StreamSender | DatagramSender,
+    private readonly direct: DirectSender,
     private readonly ring: IoUringSender | undefined,
     readonly router: ChunkRouter,
     private readonly leases: RegisteredLeases | undefined,

@@ -11,9 +11,10 @@ import { EAGAIN, ECONNREFUSED, EINTR, ENOBUFS, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_Z
 import type { Slab } from "../ffi/slab.ts";
 import { IOVEC_SIZE, MMSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
-import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { DirectSender, zerocopyRoute } from "./direct_sender.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
-import { OWNED, ROUTE_COPY, type SendQueue } from "./send_queue.ts";
+import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
 /** Datagrams one sendmmsg carries at most. */
@@ -22,7 +23,7 @@ const BATCH = 256;
 /** Control memory one {@link DatagramSender} needs: BATCH mmsghdrs and BATCH iovecs. */
 export const DATAGRAM_SENDER_CONTROL_BYTES = BATCH * (MMSGHDR_SIZE + IOVEC_SIZE);
 
-export class DatagramSender implements Backend {
+export class DatagramSender extends DirectSender {
   readonly #vec: Ptr;
   readonly #data: DataView;
   readonly #msgOffset: number;
@@ -31,15 +32,16 @@ export class DatagramSender implements Backend {
 
   /**
    * @param control `DATAGRAM_SENDER_CONTROL_BYTES` of mmap'd memory at `controlOffset`, for this sender only
-   * @param zerocopy the socket's MSG_ZEROCOPY state (SO_ZEROCOPY already set), or undefined for copy only
+   * @param zerocopy the socket's MSG_ZEROCOPY state, or undefined for copy only
    */
   constructor(
-    private readonly sys: Sys,
-    private readonly fd: number,
+    sys: Sys,
+    fd: number,
     control: Slab,
     controlOffset: number,
-    readonly zerocopy: MsgZerocopy | undefined,
+    zerocopy: MsgZerocopy | undefined,
   ) {
+    super(sys, fd, zerocopy);
     this.#data = control.data;
     this.#vec = control.pointerAt(controlOffset);
     this.#msgOffset = controlOffset;
@@ -47,38 +49,7 @@ export class DatagramSender implements Backend {
     this.#iovAddress = control.addr + this.#iovOffset;
   }
 
-  get name(): "copy" | "msg_zerocopy" {
-    return this.zerocopy === undefined ? "copy" : "msg_zerocopy";
-  }
-
-  get inflight(): number {
-    return this.zerocopy?.inflight ?? 0;
-  }
-
-  get inflightBytes(): number {
-    return this.zerocopy?.inflightBytes ?? 0;
-  }
-
-  reap(stats: SendStats): number {
-    return this.zerocopy?.drain(stats) ?? 0;
-  }
-
-  get watchesErrorQueue(): boolean {
-    return this.zerocopy !== undefined;
-  }
-
-  /** Sends finish within the syscall; zero-copy notifications are awaited through the error queue. */
-  readonly busy = false;
-
-  whenIdle(done: () => void): void {
-    done();
-  }
-
-  /**
-   * Sends the oldest `limit` segments at most (all of them by default): `auto` hands this sender
-   * runs of the routes it serves.
-   */
-  submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
+  override submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
     const sys = this.sys, d = this.#data, zc = this.zerocopy;
     // Segments past this many from the end are not this call's.
     const leave = Math.max(0, queue.length - limit);
@@ -129,10 +100,4 @@ export class DatagramSender implements Backend {
       if (sent < messages) return WOULD_BLOCK;
     }
   }
-
-  close(): void {}
 }
-
-/** Whether the `i`-th segment is one to send with MSG_ZEROCOPY: owned, and not routed to copy. */
-const zerocopyRoute = (queue: SendQueue, i: number): boolean =>
-  queue.kind(i) === OWNED && queue.route(i) !== ROUTE_COPY;

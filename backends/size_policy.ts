@@ -68,23 +68,31 @@ const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 const MAX_FROM = 2 ** 31;
 
 /**
- * Built in, from `npm run bench -- --quick` on the development machine (2 vCPU, Linux 6.18; see
- * README "Benchmark"), UDP blackhole, MB/s of copy / MSG_ZEROCOPY / io_uring:
- * - 16 KiB: Bun 5366 / 5933 / 6092, Deno 4285 / 4907 / 4164;
- * - 32 KiB: Bun 6965 / 9762 / 10060, Deno 6412 / 8920 / 8079;
- * - 60 KiB: Bun 7573 / 14057 / 9031, Deno 7774 / 13269 / 14108.
- * Zero-copy wins from 16 KiB (the calibration put the crossovers at 4.5-16 KiB; smaller chunks
- * are staged and copied whatever the policy says). MSG_ZEROCOPY was the best or within 6% of it
- * everywhere, io_uring's runs varied more, so MSG_ZEROCOPY comes first, then io_uring. TCP takes
- * the same bands: over loopback every zero-copy send is copied (no sink here shows TCP zero-copy),
- * and `auto` learns that from the first COPIED notification, and from then on from the peer's
- * verdict, and sends by copy.
+ * Built in, from four `npm run bench -- --quick` runs on the development machine (2 vCPU, Linux
+ * 6.18; see README "Benchmark"), UDP blackhole, the median MB/s of each run as copy / best of
+ * MSG_ZEROCOPY and io_uring:
+ * - 16 KiB: Bun 5366/6092, 5751/5567, 5507/5053, 5684/4852; Deno 4285/4907, 4561/4701, 4462/4844,
+ *   4497/4781 (and `auto` on MSG_ZEROCOPY there in the last three: 5220, 5310, 5180).
+ * - 32 KiB: Bun 6965/10060, 7125/8884, 7022/8008, 6845/8112; Deno 6412/8920, 5922/8257, 5943/8442,
+ *   6023/8238.
+ * - 60 KiB: Bun 7573/14057, 7627/11649, 7639/12418, 7844/11392; Deno 7774/14108, 6915/13176,
+ *   6981/12855, 6931/12689.
+ * So zero-copy from 16 KiB (smaller chunks are staged and copied whatever the policy says), and for
+ * Bun, where copy won at 16 KiB in three runs of four, from 24 KiB. MSG_ZEROCOPY comes first (as a
+ * route of `auto` it was the best or close to it everywhere; io_uring's runs varied more), then
+ * io_uring. TCP takes the same bands: over loopback every zero-copy send is copied (no sink here
+ * shows TCP zero-copy), and `auto` learns that from the first COPIED notification, and from then
+ * on from the peer's verdict, and sends by copy.
  */
-const BANDS: readonly PolicyBandJson[] = [
-  { from: 0, use: "copy" },
-  { from: 16 * 1024, use: ["msg_zerocopy", "io_uring"] },
-];
-const BUILT_IN: SizePolicyJson = { version: 1, tcp: BANDS, udp: BANDS };
+const ZERO_COPY: readonly PolicyBackend[] = ["msg_zerocopy", "io_uring"];
+const SHARED_BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 16 * 1024, use: ZERO_COPY }];
+const BUN_BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 24 * 1024, use: ZERO_COPY }];
+const BUILT_IN: SizePolicyJson = {
+  version: 1,
+  tcp: SHARED_BANDS,
+  udp: SHARED_BANDS,
+  runtimes: { bun: { tcp: BUN_BANDS, udp: BUN_BANDS } },
+};
 
 type Bands = Readonly<Record<Transport, readonly PolicyBand[]>>;
 

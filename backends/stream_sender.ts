@@ -12,15 +12,16 @@ import { EAGAIN, EINTR, ENOBUFS, IOV_MAX, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_ZEROCO
 import type { Slab } from "../ffi/slab.ts";
 import { IOVEC_SIZE, MSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
-import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { DirectSender, zerocopyRoute } from "./direct_sender.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
-import { OWNED, ROUTE_COPY, type SendQueue } from "./send_queue.ts";
+import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
 /** Control memory one {@link StreamSender} needs: a msghdr and IOV_MAX iovecs. */
 export const STREAM_SENDER_CONTROL_BYTES = MSGHDR_SIZE + 8 + IOV_MAX * IOVEC_SIZE;
 
-export class StreamSender implements Backend {
+export class StreamSender extends DirectSender {
   readonly #msg: Ptr;
   readonly #msgOffset: number;
   readonly #iovAddress: number;
@@ -29,15 +30,16 @@ export class StreamSender implements Backend {
 
   /**
    * @param control `STREAM_SENDER_CONTROL_BYTES` of mmap'd memory at `controlOffset`, for this sender only
-   * @param zerocopy the socket's MSG_ZEROCOPY state (SO_ZEROCOPY already set), or undefined for copy only
+   * @param zerocopy the socket's MSG_ZEROCOPY state, or undefined for copy only
    */
   constructor(
-    private readonly sys: Sys,
-    private readonly fd: number,
+    sys: Sys,
+    fd: number,
     control: Slab,
     controlOffset: number,
-    readonly zerocopy: MsgZerocopy | undefined,
+    zerocopy: MsgZerocopy | undefined,
   ) {
+    super(sys, fd, zerocopy);
     this.#data = control.data;
     this.#msg = control.pointerAt(controlOffset);
     this.#msgOffset = controlOffset;
@@ -45,38 +47,7 @@ export class StreamSender implements Backend {
     this.#iovAddress = control.addr + this.#iovOffset;
   }
 
-  get name(): "copy" | "msg_zerocopy" {
-    return this.zerocopy === undefined ? "copy" : "msg_zerocopy";
-  }
-
-  get inflight(): number {
-    return this.zerocopy?.inflight ?? 0;
-  }
-
-  get inflightBytes(): number {
-    return this.zerocopy?.inflightBytes ?? 0;
-  }
-
-  reap(stats: SendStats): number {
-    return this.zerocopy?.drain(stats) ?? 0;
-  }
-
-  get watchesErrorQueue(): boolean {
-    return this.zerocopy !== undefined;
-  }
-
-  /** Sends finish within the syscall; zero-copy notifications are awaited through the error queue. */
-  readonly busy = false;
-
-  whenIdle(done: () => void): void {
-    done();
-  }
-
-  /**
-   * Sends the oldest `limit` segments at most (all of them by default): `auto` hands this sender
-   * runs of the routes it serves.
-   */
-  submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
+  override submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
     const sys = this.sys, d = this.#data, zc = this.zerocopy;
     // Segments past this many from the end are not this call's.
     const leave = Math.max(0, queue.length - limit);
@@ -125,10 +96,4 @@ export class StreamSender implements Backend {
       if (sent < total) return WOULD_BLOCK;
     }
   }
-
-  close(): void {}
 }
-
-/** Whether the `i`-th segment is one to send with MSG_ZEROCOPY: owned, and not routed to copy. */
-const zerocopyRoute = (queue: SendQueue, i: number): boolean =>
-  queue.kind(i) === OWNED && queue.route(i) !== ROUTE_COPY;

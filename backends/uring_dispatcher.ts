@@ -63,6 +63,7 @@ export class UringDispatcher {
   readonly #freeIds: number[] = [];
   readonly #watch: FdWatch;
   #enterQueued = false;
+  #passQueued = false;
   /** Requests whose last CQE has not come yet; the eventfd is watched while there are any. */
   #outstanding = 0;
 
@@ -162,7 +163,20 @@ export class UringDispatcher {
 
   #pass(): void {
     this.eventfd.pass(this.#dispatch);
+    // Work the pass could not finish yet (it does not spin on it): another pass in a millisecond,
+    // since the eventfd may not signal it again.
+    if (this.eventfd.pending() && !this.#passQueued) {
+      this.#passQueued = true;
+      const timer = setTimeout(this.#passLater, 1);
+      (timer as { unref?: () => void }).unref?.();
+    }
   }
+
+  readonly #passLater = (): void => {
+    this.#passQueued = false;
+    this.#pass();
+    if (this.#outstanding > 0) this.waiter.arm(this.#watch, POLLIN);
+  };
 
   readonly #dispatch = (userData: number, res: number, flags: number): void => {
     const id = Math.floor(userData / TWO_32);

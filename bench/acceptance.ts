@@ -1,13 +1,17 @@
 /**
  * The calibration's acceptance check: on each sink, runtime and chunk size, `auto` reaches at
  * least {@link REQUIRED} of the best single backend (copy, msg_zerocopy, io_uring; the one with the
- * highest median) measured in the same run. The ratio is paired: each round ran every sender once,
- * back to back, so the check takes the median over rounds of auto's run divided by that backend's
- * run of the same round, which cancels the machine's drift between rounds. The ratio of the two
- * medians (what the table shows) is printed next to it, and so is a distribution-free confidence
- * interval of the paired median (order statistics, at least 90%): on a small VM one run's
- * throughput varies by 10-20%, so a check can miss the bar with the bar inside its interval, which
- * says the miss is within this run's noise.
+ * highest median) measured in the same run, comparing the medians the table shows.
+ *
+ * Runs are not paired by round: on the 2-vCPU VM this was built on, the runs of different senders
+ * in one round were not alike (rank correlation of copy's and auto's runs over the rounds of a
+ * cell: -0.5 to 0.5, about 0 on average, in one `--quick` run), so there is no drift between rounds
+ * for pairing to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal
+ * (a third of the runs at a half or less of the others, when a collection of earlier runs' buffers
+ * overlaps them): pairing then divides one run's noise by another's (a cell at 0.98x by medians was
+ * 0.77x paired). A bootstrap interval of the ratio of medians (each sender's runs resampled on
+ * their own, 90%) is printed with each check: a miss with the bar inside it is within this run's
+ * noise.
  *
  * @module
  */
@@ -24,13 +28,10 @@ export interface Check {
   readonly best: string;
   readonly bestMbps: number;
   readonly autoMbps: number;
-  /** Median over rounds of auto's throughput over the best backend's in the same round. */
-  readonly ratio: number;
   /** auto's median over the best backend's median. */
-  readonly medianRatio: number;
-  /** A confidence interval of `ratio`, and its coverage. */
+  readonly ratio: number;
+  /** A 90% bootstrap interval of `ratio`. */
   readonly interval: readonly [number, number];
-  readonly coverage: number;
   readonly pass: boolean;
 }
 
@@ -48,9 +49,7 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
       for (const size of [...new Set(cells.map((c) => c.size))]) {
         const best = bestBackend(cells, size);
         const auto = cells.find((c) => c.size === size && c.sender === "auto")!;
-        const paired = auto.samples.map((v, i) => v / best.samples[i]);
-        const ratio = median(paired);
-        const { interval, coverage } = medianInterval(paired);
+        const ratio = auto.mbps / best.mbps;
         checks.push({
           sink: SINK_TITLES[sink],
           runtime: r.runtime,
@@ -59,9 +58,7 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
           bestMbps: best.mbps,
           autoMbps: auto.mbps,
           ratio,
-          medianRatio: auto.mbps / best.mbps,
-          interval,
-          coverage,
+          interval: ratioInterval(auto.samples, best.samples),
           pass: ratio >= REQUIRED,
         });
       }
@@ -70,32 +67,32 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
   return checks;
 };
 
+/** Resamples drawn for {@link ratioInterval}. */
+const RESAMPLES = 2000;
+
 /**
- * The narrowest order-statistic interval [r(k), r(n+1-k)] of the sorted values that still holds
- * the median with probability at least 90% (the full range for small samples).
+ * A 90% percentile-bootstrap interval of median(a) / median(b), each resampled on its own. The
+ * generator is seeded, so the same runs give the same interval.
  */
-export const medianInterval = (values: readonly number[]): { interval: [number, number]; coverage: number } => {
-  const s = [...values].sort((a, b) => a - b), n = s.length;
-  const below = (k: number) => { // P(X <= k), X ~ Binomial(n, 1/2)
-    let p = 0, c = 1;
-    for (let i = 0; i <= k; i++) {
-      p += c;
-      c = (c * (n - i)) / (i + 1);
-    }
-    return p / 2 ** n;
+export const ratioInterval = (a: readonly number[], b: readonly number[]): [number, number] => {
+  let seed = 0x9e3779b9;
+  const next = () => { // xorshift32
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
   };
-  let k = 1;
-  while (k + 1 <= n / 2 && 1 - 2 * below(k) >= 0.9) k++;
-  return { interval: [s[k - 1], s[n - k]], coverage: 1 - 2 * below(k - 1) };
+  const resampledMedian = (v: readonly number[]) => median(Array.from(v, () => v[Math.floor(next() * v.length)]));
+  const ratios = Array.from({ length: RESAMPLES }, () => resampledMedian(a) / resampledMedian(b)).sort((x, y) => x - y);
+  return [ratios[Math.floor(RESAMPLES * 0.05)], ratios[Math.ceil(RESAMPLES * 0.95) - 1]];
 };
 
 /** One line per check, and a summary line. */
 export const formatChecks = (checks: readonly Check[]): string => {
   const lines = checks.map((c) =>
     `${c.pass ? "PASS" : "FAIL"}  ${c.sink}, ${c.runtime}, ${label(c.size)}: auto = ${c.ratio.toFixed(2)}x the best single ` +
-    `backend, ${c.best} (paired by round, ${(c.coverage * 100).toFixed(0)}% interval ${c.interval[0].toFixed(2)}-` +
-    `${c.interval[1].toFixed(2)}; medians ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s = ` +
-    `${c.medianRatio.toFixed(2)}x); needs ${REQUIRED}x`
+    `backend, ${c.best} (medians ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s; 90% interval ` +
+    `${c.interval[0].toFixed(2)}-${c.interval[1].toFixed(2)}); needs ${REQUIRED}x`
   );
   const failed = checks.filter((c) => !c.pass);
   const noise = failed.filter((c) => c.interval[1] >= REQUIRED).length;

@@ -1,9 +1,12 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
  * (the README's main job, about a minute for both runtimes on a 2-core machine) and `--full`.
- * Over loopback TCP one run's throughput varies by 10–20% whatever its length (4 to 128 MiB measured
- * here: the sink process, scheduling, a new connection's slow start), so a cell is many short runs
- * rather than a few long ones (see `calibration_runs.ts`).
+ *
+ * Runs are noisy here (see `calibration_runs.ts`). Over loopback TCP, copy at 64 KiB spread by a
+ * median absolute deviation of 12% over 8 MiB runs and 20% over 32 MiB runs, but 3.5% over 128 MiB
+ * runs (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up, which `--quick` cannot
+ * afford within its minute, so its loopback cells are good to about 10%. Over the UDP blackhole,
+ * zero-copy runs are bimodal (see `acceptance.ts`), so both modes take many rounds there.
  *
  * @module
  */
@@ -40,7 +43,7 @@ export const PLANS: Record<Mode, Plan> = {
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
-    tcp: { rounds: 21, warmupRuns: 4, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
-    udp: { rounds: 21, warmupRuns: 6, bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB },
+    tcp: { rounds: 21, warmupRuns: 4, bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB },
+    udp: { rounds: 41, warmupRuns: 6, bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB },
   },
 };

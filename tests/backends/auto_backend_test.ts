@@ -1,0 +1,35 @@
+/**
+ * What `auto` does differently from the zero-copy backends it routes to: its `writer.close()`
+ * resolves once every byte is in the kernel, without waiting for the zero-copy notifications (which
+ * over TCP wait for the peer), and the connection keeps those buffers pinned until they come, also
+ * after it is closed.
+ */
+import { SO_RCVBUF, SO_SNDBUF, SOL_SOCKET } from "../../ffi/constants.ts";
+import { assert, assertEquals, test } from "../harness.ts";
+import { concat, connectedPair, hashOf, int32, internals, randomBytes, readAll, sys, waitFor, withTimeout } from "../helpers.ts";
+
+const KiB = 1024;
+
+test("auto: writer.close() resolves before the zero-copy notifications of a peer that has not read yet; the buffers stay pinned until they come", async () => {
+  // Zero-copy for every large chunk; the first 256 KiB to a new peer go that way as a probe.
+  const policy = { version: 1, tcp: [{ from: 0, use: "msg_zerocopy" }] };
+  const pair = await connectedPair("127.0.0.1", { policy });
+  const client = internals(pair.client), server = internals(pair.server);
+  // The server's window stays small and the client's send buffer takes everything: most of what is
+  // written waits in the client's queue, untransmitted, so its notifications wait for reading.
+  assertEquals(sys.setsockopt(server.fd, SOL_SOCKET, SO_RCVBUF, int32(4 * KiB)), 0);
+  assertEquals(sys.setsockopt(client.fd, SOL_SOCKET, SO_SNDBUF, int32(4 * 1024 * KiB)), 0);
+  const chunks = Array.from({ length: 4 }, (_, i) => randomBytes(64 * KiB, 20 + i));
+  const expected = hashOf(concat(chunks)); // before writing: zero-copy takes the buffers over
+  const writer = pair.client.writable.getWriter();
+  for (const chunk of chunks) await writer.write(chunk);
+  await withTimeout(writer.close(), 10_000, "writer.close() while the peer does not read");
+  const stats = pair.client.stats();
+  assertEquals(stats.bytes.msg_zerocopy, 256 * KiB, "every chunk went with MSG_ZEROCOPY");
+  const pinned = client.outbox.backend.inflight;
+  assert(pinned > 0, `sends were still awaiting their notifications at close: ${pinned}`);
+  assertEquals(hashOf(await readAll(pair.server.readable)), expected, "the peer reads every byte");
+  // Closing the connection hands the pinned buffers to its release, which reads the notifications.
+  await pair.close();
+  await waitFor(() => client.outbox.backend.inflight === 0, "every notification, once the peer has read");
+});
