@@ -7,12 +7,14 @@
  *   again;
  * - until the kernel has confirmed one zero-copied send on a route (after opening, and after each
  *   re-probe), only {@link PROBE_BYTES} go that way at a time, so a path that copies anyway costs
- *   one probe, not everything written before the first notification arrives;
+ *   one probe, not everything written before the first notification arrives; while the window is
+ *   full, every {@link PROBE_POLL_EVERY}th chunk reads the notifications that have come;
  * - after ENOBUFS (MSG_ZEROCOPY over optmem or RLIMIT_MEMLOCK) or ENOMEM (SEND_ZC over
  *   RLIMIT_MEMLOCK), chunks go by copy until every zero-copy buffer in flight is released.
  *
  * `route()` runs per chunk in `write()`: it compares numbers and reads counters, and allocates
- * nothing.
+ * nothing (while a probe is unanswered, one chunk in {@link PROBE_POLL_EVERY} makes a
+ * non-blocking `recvmsg(MSG_ERRQUEUE)`).
  *
  * @module
  */
@@ -29,7 +31,20 @@ export interface ZeroCopyRoute {
   readonly downgrade: CopiedDowngrade;
   /** Bytes sent zero-copy whose notification has not come. */
   readonly inflightBytes: number;
+  /**
+   * Reads the notifications that have arrived (never blocks), for a route whose notifications
+   * otherwise wait for the send fiber: MSG_ZEROCOPY's error queue. (io_uring's completions are
+   * read in the same task as the submission that posts them, so its route has none.)
+   */
+  drain?(stats: SendStats): number;
 }
+
+/**
+ * While a probe is unanswered, every this many chunks that it holds back read the notifications
+ * at once: a writer whose writes all complete at once never lets the send fiber run, and would
+ * otherwise send everything by copy behind an answer that came long ago.
+ */
+export const PROBE_POLL_EVERY = 8;
 
 /** The backends this connection has. */
 export interface RouteAvailability {
@@ -52,6 +67,8 @@ export class ChunkRouter {
   readonly #last: number;
   #noBuffers: number;
   #pressure = false;
+  /** Chunks the unanswered probe has sent by copy since the last read of notifications. */
+  #heldBack = 0;
 
   /**
    * @param bands the policy's bands for this connection's transport
@@ -95,12 +112,20 @@ export class ChunkRouter {
     const d = zc.downgrade;
     if (!d.enabled) return ROUTE_COPY;
     if (this.#underPressure()) return ROUTE_COPY;
-    if (!d.confirmed) {
+    if (!d.confirmed && this.#probeFull(zc, size)) {
       // Probing: one window of zero-copy bytes at a time until a notification tells.
-      const pending = zc.inflightBytes + this.queuedOwnedBytes();
-      if (pending > 0 && pending + size > this.probeBytes) return ROUTE_COPY;
+      if (zc.drain === undefined || ++this.#heldBack < PROBE_POLL_EVERY) return ROUTE_COPY;
+      this.#heldBack = 0;
+      zc.drain(this.stats);
+      if (!d.enabled || (!d.confirmed && this.#probeFull(zc, size))) return ROUTE_COPY;
     }
     return route;
+  }
+
+  /** Whether a chunk of `size` more bytes would overfill the probe window. */
+  #probeFull(zc: ZeroCopyRoute, size: number): boolean {
+    const pending = zc.inflightBytes + this.queuedOwnedBytes();
+    return pending > 0 && pending + size > this.probeBytes;
   }
 
   /** After ENOBUFS or ENOMEM: true until no zero-copy buffer is in flight. */

@@ -2,9 +2,13 @@
  * What `auto` does differently from the zero-copy backends it routes to: its `writer.close()`
  * resolves once every byte is in the kernel, without waiting for the zero-copy notifications (which
  * over TCP wait for the peer), and the connection keeps those buffers pinned until they come, also
- * after it is closed.
+ * after it is closed. And its probe: a writer that never lets the send fiber run still learns the
+ * kernel's answer to it.
  */
+import { PROBE_POLL_EVERY } from "../../backends/chunk_router.ts";
 import { SO_RCVBUF, SO_SNDBUF, SOL_SOCKET } from "../../ffi/constants.ts";
+import type { ConnectionStats } from "../../mod.ts";
+import { currentNetns, describe, privateNetns, runChild, runtimeCommand } from "../child_process.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { concat, connectedPair, hashOf, int32, internals, randomBytes, readAll, sys, waitFor, withTimeout } from "../helpers.ts";
 
@@ -32,4 +36,28 @@ test("auto: writer.close() resolves before the zero-copy notifications of a peer
   // Closing the connection hands the pinned buffers to its release, which reads the notifications.
   await pair.close();
   await waitFor(() => client.outbox.backend.inflight === 0, "every notification, once the peer has read");
+});
+
+test("auto: a writer that never yields still gets the probe's answer: all but a few chunks go zero-copy on a fresh path, all of them on the next connection", () => {
+  const r = runChild(runtimeCommand(import.meta.url, "auto_backend_blackhole_child"), {
+    wrapper: privateNetns(["ip link set lo up", "tc qdisc add dev lo root pfifo limit 0"]),
+    env: { ZCIO_PARENT_NETNS: currentNetns() },
+  });
+  assert(r.status === 0 && r.report !== undefined, `the blackhole child ran to the end: ${describe(r)}`);
+  const { first, second } = r.report as { first: ConnectionStats; second: ConnectionStats };
+  const CHUNK = 60 * KiB, CHUNKS = 400;
+  for (const s of [first, second]) {
+    assertEquals(s.routed.copy + s.routed.msg_zerocopy, CHUNKS, "every chunk routed");
+    assertEquals(s.bytes.copy + s.bytes.msg_zerocopy, CHUNKS * CHUNK, "every byte sent");
+    assertEquals(s.copiedBytes, 0, "no notification said COPIED");
+  }
+  // The probe window (256 KiB: 4 chunks) goes zero-copy; the chunks held back behind it go by copy
+  // until one in PROBE_POLL_EVERY reads the answer: 7 when it has come by then (without those reads,
+  // all but the probe went by copy).
+  assert(
+    first.routed.copy >= PROBE_POLL_EVERY - 1 && first.routed.copy <= CHUNKS / 10,
+    `a probe held some chunks back, and its answer came while the writer kept writing: ${JSON.stringify(first.routed)}`,
+  );
+  assertEquals(second.routed.copy, 0, "the peer's answer carried over: no probe");
+  assertEquals(second.bytes.msg_zerocopy, CHUNKS * CHUNK);
 });

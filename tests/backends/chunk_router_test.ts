@@ -4,7 +4,7 @@
  * has confirmed zero-copy, the pause after ENOBUFS/ENOMEM, and the per-peer answers that let a new
  * connection skip the probe. Nothing here sends or times anything.
  */
-import { bandRoutes, ChunkRouter, PROBE_BYTES, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
+import { bandRoutes, ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
 import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
 import {
   MAX_PEERS,
@@ -119,6 +119,43 @@ test("chunk_router: until the kernel confirms zero-copy, only a probe window goe
   assertEquals(stats.zeroCopiedBytes, 64 * KiB);
   uring!.inflightBytes = 64 * MiB;
   assertEquals(router.route(MiB), ROUTE_IO_URING);
+});
+
+/** A route whose notifications the router may read itself (MSG_ZEROCOPY's error queue), answering as set. */
+class DrainingRoute extends FakeRoute {
+  drains = 0;
+  answer: "none" | "zero-copied" | "copied" = "none";
+  drain(stats: SendStats): number {
+    this.drains++;
+    if (this.answer === "none") return 0;
+    this.downgrade.report(this.answer === "copied", this.inflightBytes, stats);
+    this.inflightBytes = 0;
+    return 1;
+  }
+}
+
+test("chunk_router: while a probe is unanswered, one held-back chunk in PROBE_POLL_EVERY reads the notifications, and an answer found takes effect at once", () => {
+  for (const answer of ["zero-copied", "copied"] as const) {
+    const stats = new SendStats();
+    const mz = new DrainingRoute();
+    const router = new ChunkRouter(BANDS, bandRoutes(BANDS, { msgZerocopy: true, ioUring: false }), mz, undefined, stats, () => 0);
+    assertEquals(router.route(32 * KiB), ROUTE_MSG_ZEROCOPY, "the probe");
+    mz.inflightBytes = PROBE_BYTES;
+    for (let i = 1; i < PROBE_POLL_EVERY; i++) assertEquals(router.route(32 * KiB), ROUTE_COPY, `held back ${i}`);
+    assertEquals(mz.drains, 0, "no reads before the PROBE_POLL_EVERY-th held-back chunk");
+    assertEquals(router.route(32 * KiB), ROUTE_COPY, "read, but no answer yet");
+    assertEquals(mz.drains, 1);
+    mz.answer = answer;
+    for (let i = 1; i < PROBE_POLL_EVERY; i++) router.route(32 * KiB);
+    assertEquals(mz.drains, 1);
+    const expected = answer === "zero-copied" ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY;
+    assertEquals(router.route(32 * KiB), expected, `${answer}: the chunk that read the answer follows it`);
+    assertEquals(mz.drains, 2);
+    assertEquals(mz.downgrade.confirmed, answer === "zero-copied");
+    assertEquals(stats.downgrades, answer === "copied" ? 1 : 0);
+    assertEquals(router.route(32 * KiB), expected, `${answer}: and so do the next`);
+    assertEquals(mz.drains, 2, "no more reads once answered");
+  }
 });
 
 test("chunk_router: after ENOBUFS or ENOMEM, chunks go by copy until no zero-copy buffer is in flight", () => {
