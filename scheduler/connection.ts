@@ -158,8 +158,7 @@ export class Connection {
         if (peer !== undefined && downgrades.length > 0) PathVerdicts.shared.follow(peer, downgrades, stats);
       }
       // Leases made without registered memory. Counted, so that a connection with none out skips
-      // the WeakSet lookup per chunk (costly for a chunk never seen); a lease dropped unwritten
-      // only brings the lookup back.
+      // the WeakSet lookup per chunk; a lease dropped unwritten only brings the lookup back.
       const plainLeases = new WeakSet<Uint8Array>();
       let plainLeasesOut = 0;
       const takeLease = (chunk: Uint8Array): boolean => {
