@@ -15,10 +15,10 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { readlinkSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { runReportingChild } from "./reporting_child.ts";
 
 /** The shell commands that make the namespace's loopback a blackhole. */
 export const BLACKHOLE_SETUP = "ip link set lo up && tc qdisc add dev lo root pfifo limit 0";
@@ -52,35 +52,11 @@ export const runInBlackhole = <T>(
     ? [g.Deno.execPath(), "run", "-A", ...denoFlags, path]
     : [process.execPath, ...(g.Bun === undefined ? ["--expose-gc"] : []), path];
   const argv = ["-n", "sh", "-c", `${BLACKHOLE_SETUP} && exec "$@"`, "sh", ...runtime, ...args];
-  return new Promise((resolve) => {
-    const child = spawn("unshare", argv, {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env, ZCIO_PARENT_NETNS: readlinkSync("/proc/self/ns/net") },
-    });
-    let out = "", err = "", partial = "";
-    child.stdout!.on("data", (b: Uint8Array) => (out += String(b)));
-    child.stderr!.on("data", (b: Uint8Array) => {
-      const lines = (partial + String(b)).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith(progressPrefix)) onProgress(line);
-        else err += `${line}\n`;
-      }
-    });
-    child.on("error", (e) => resolve(`could not start unshare: ${e.message}`));
-    child.on("close", (code) => {
-      err += partial;
-      if (code === 0) {
-        try {
-          return resolve(JSON.parse(out.trim().split("\n").pop()!) as T);
-        } catch {
-          // fall through to the reason
-        }
-      }
-      const why = err.split("\n").filter((l) => l.trim()).slice(-3).join(" / ");
-      resolve(`the worker failed (exit ${code}): ${why || "no output"}`);
-    });
+  const reported = runReportingChild<T>("unshare", argv, progressPrefix, onProgress, {
+    ...env,
+    ZCIO_PARENT_NETNS: readlinkSync("/proc/self/ns/net"),
   });
+  return reported.then((r) => (typeof r === "string" ? `the worker in a private network namespace: ${r}` : r));
 };
 
 /** Throws unless this process runs in a namespace other than the parent's (a worker's guard). */

@@ -13,8 +13,9 @@
  * The workload is the same for every sender: a run writes fresh whole buffers, each its own
  * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
  * so a zero-copy route may take each one over and a copy route borrows it. A run opens a
- * connection, writes every chunk (awaiting each write), closes (which for zero-copy waits for
- * every notification) and, over TCP, waits for the sink's byte count. Each run is one tinybench
+ * connection, writes every chunk (awaiting each write), closes (which for the msg_zerocopy and
+ * io_uring backends waits for every notification, and for auto, as for copy, only until every byte
+ * is in the kernel) and, over TCP, waits for the sink's byte count. Each run is one tinybench
  * task iteration.
  *
  * No run is preceded by a forced garbage collection: in Deno, V8's `gc()` (--expose-gc) made the

@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
@@ -28,6 +27,7 @@ import { acceptanceChecks, formatChecks } from "./acceptance.ts";
 import { calibratedPolicy } from "./calibrated_policy.ts";
 import type { Mode } from "./calibration_plan.ts";
 import { resultsTable } from "./results_table.ts";
+import { runReportingChild } from "./reporting_child.ts";
 import { ioUringSinks } from "./io_uring_sinks.ts";
 import { calibrateRuntime, type RuntimeResult, thisRuntime } from "./runtime_calibration.ts";
 import { throughputChart } from "./throughput_chart.ts";
@@ -114,26 +114,8 @@ async function otherRuntime(runtime: string): Promise<RuntimeResult> {
   if (command === undefined) return skipped(`unknown runtime (bun, deno or node)`);
   if (command[0] !== "node" && !existsSync(command[0])) return skipped(`${command[0]} is missing (npm ci installs it)`);
   progress(`${runtime}: starting its half`);
-  return await new Promise((resolve) => {
-    const child = spawn(command[0], [...command.slice(1), `--${mode}`, "--half"], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "", partial = "";
-    child.stdout!.on("data", (b: Uint8Array) => (out += String(b)));
-    child.stderr!.on("data", (b: Uint8Array) => {
-      const lines = (partial + String(b)).split("\n");
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith("[half] ")) progress(line.slice("[half] ".length));
-        else err += `${line}\n`;
-      }
-    });
-    child.on("error", (e) => resolve(skipped(`could not start: ${e.message}`)));
-    child.on("close", (code) => {
-      try {
-        if (code === 0) return resolve(JSON.parse(out.trim().split("\n").pop()!));
-      } catch {
-        // fall through
-      }
-      resolve(skipped(`its half failed (exit ${code}): ${(err + partial).trim().split("\n").slice(-3).join(" / ")}`));
-    });
-  });
+  const half = await runReportingChild<RuntimeResult>(command[0], [...command.slice(1), `--${mode}`, "--half"], "[half] ", (line) =>
+    progress(line.slice("[half] ".length))
+  );
+  return typeof half === "string" ? skipped(`its half: ${half}`) : half;
 }

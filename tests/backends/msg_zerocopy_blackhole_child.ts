@@ -53,7 +53,7 @@ const idle = async () => {
   await sleep(2);
 };
 
-interface IdleObservation {
+export interface IdleObservation {
   size: number;
   /** byteLength of the written view right after write() resolved. */
   lengthAfterWrite: number;

@@ -6,37 +6,18 @@
  * each buffer stayed pinned until its notification was read.
  */
 import { COPIED_REASON } from "../../backends/msg_zerocopy.ts";
+import type { ConnectionStats } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
+import type { IdleObservation } from "./msg_zerocopy_blackhole_child.ts";
 import { currentNetns, describe, privateNetns, runChild, runtimeCommand } from "../child_process.ts";
 
-interface Stats {
-  bytes: { copy: number; msg_zerocopy: number; io_uring: number };
-  chunks: number;
-  zeroCopiedBytes: number;
-  copiedBytes: number;
-  notifications: number;
-  notificationBatches: number;
-  noBufferFallbacks: number;
-  downgrades: number;
-  downgradeReasons: string[];
-}
-interface IdleObservation {
-  size: number;
-  lengthAfterWrite: number;
-  inflight: number;
-  inflightBytes: number;
-  pollerr: boolean;
-  notificationsBefore: number;
-  notificationsAfterWrite: number;
-  notificationsReleased: number;
-}
 interface Report {
-  stats: Stats;
+  stats: ConnectionStats;
   counts: { idle: number; burst: number; leaseIdle: number; leaseBurst: number };
   idleBytes: number;
   burstBytes: number;
   burstDetached: number;
-  burstStats: Stats;
+  burstStats: ConnectionStats;
   idleWrites: IdleObservation[];
   leaseWrites: IdleObservation[];
   leaseBytes: number;

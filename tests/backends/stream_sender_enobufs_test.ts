@@ -10,17 +10,10 @@
 import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ConnectionStats } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { currentNetns, describe, privateNetns, runChild, runtimeCommand } from "../child_process.ts";
 
-interface Stats {
-  bytes: { copy: number; msg_zerocopy: number; io_uring: number };
-  chunks: number;
-  zeroCopiedBytes: number;
-  copiedBytes: number;
-  notifications: number;
-  noBufferFallbacks: number;
-}
 interface Transfer {
   chunks: number;
   owned: number;
@@ -28,7 +21,7 @@ interface Transfer {
   sentHash: number;
   receivedLength: number;
   receivedHash: number;
-  stats: Stats;
+  stats: ConnectionStats;
 }
 interface RawSends {
   soZerocopy: number;

@@ -4,6 +4,7 @@ import { assert, assertEquals, rejection, test } from "../harness.ts";
 import {
   connectedPair,
   hashOf,
+  type Pair,
   openFds,
   randomBytes,
   readAll,
@@ -18,6 +19,25 @@ import {
 } from "../helpers.ts";
 
 const MiB = 1 << 20;
+
+/**
+ * Writes 1 MiB chunks into a pair whose server never reads until a write stays pending with bytes
+ * queued: the send fiber then waits for POLLOUT. `producing` settles with the error that ends it.
+ */
+const writeUntilBlocked = async (pair: Pair) => {
+  const writer = pair.client.writable.getWriter();
+  let current: Promise<void> = Promise.resolve(), resolved = 0;
+  const producing = (async () => {
+    for (;;) {
+      current = writer.write(new Uint8Array(MiB));
+      await current;
+      resolved++;
+    }
+  })().catch((e) => e);
+  const outbox = internals(pair.client).outbox;
+  await stalled(() => resolved, () => outbox.queue.queuedBytes > 0);
+  return { writer, current, producing };
+};
 
 test("zc_connection: addresses are the two ends of one loopback connection", async () => {
   const pair = await connectedPair();
@@ -91,17 +111,7 @@ test("zc_connection: abort() while a write waits on a full socket settles at onc
   const fds = openFds();
   // Copy: zero-copy buffers the peer never acknowledges would keep the socket open until released.
   const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  const writer = pair.client.writable.getWriter();
-  let current: Promise<void> = Promise.resolve(), resolved = 0;
-  const producing = (async () => {
-    for (;;) {
-      current = writer.write(new Uint8Array(MiB));
-      await current;
-      resolved++;
-    }
-  })().catch((e) => e);
-  const outbox = internals(pair.client).outbox;
-  await stalled(() => resolved, () => outbox.queue.queuedBytes > 0);
+  const { current, producing } = await writeUntilBlocked(pair);
   assertEquals(await stateAfter(current, 100), "pending", "the write waits: nobody reads");
   // The peer never reads, so the socket never drains: abort must not wait for it.
   await withTimeout(pair.client.abort(), 5000, "abort() while blocked on POLLOUT");
@@ -117,17 +127,7 @@ test("zc_connection: writer.abort() while a write waits on a full socket fails i
   const armedBefore = waiter.armedCount;
   // Copy: with zero-copy the ring's eventfd or the error queue is watched too while buffers are out.
   const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  const writer = pair.client.writable.getWriter();
-  let current: Promise<void> = Promise.resolve(), resolved = 0;
-  const producing = (async () => {
-    for (;;) {
-      current = writer.write(new Uint8Array(MiB));
-      await current;
-      resolved++;
-    }
-  })().catch((e) => e);
-  const outbox = internals(pair.client).outbox;
-  await stalled(() => resolved, () => outbox.queue.queuedBytes > 0);
+  const { writer, producing } = await writeUntilBlocked(pair);
   assertEquals(waiter.armedCount, armedBefore + 1, "the send fiber waits for POLLOUT");
   await withTimeout(writer.abort(new Error("stop")), 5000, "writer.abort() while blocked on POLLOUT");
   const e = await producing;
