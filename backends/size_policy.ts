@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { ZcioError } from "../ffi/zcio_error.ts";
 
 /** A backend a policy can name. */
@@ -68,31 +68,27 @@ const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 const MAX_FROM = 2 ** 31;
 
 /**
- * Built in, from four `npm run bench -- --quick` runs on the development machine (2 vCPU, Linux
- * 6.18; see README "Benchmark"), UDP blackhole, the median MB/s of each run as copy / best of
- * MSG_ZEROCOPY and io_uring:
- * - 16 KiB: Bun 5366/6092, 5751/5567, 5507/5053, 5684/4852; Deno 4285/4907, 4561/4701, 4462/4844,
- *   4497/4781 (and `auto` on MSG_ZEROCOPY there in the last three: 5220, 5310, 5180).
- * - 32 KiB: Bun 6965/10060, 7125/8884, 7022/8008, 6845/8112; Deno 6412/8920, 5922/8257, 5943/8442,
- *   6023/8238.
- * - 60 KiB: Bun 7573/14057, 7627/11649, 7639/12418, 7844/11392; Deno 7774/14108, 6915/13176,
+ * Built in, from `npm run bench -- --quick` runs on the development machine (2 vCPU, Linux 6.18;
+ * see README "Benchmark"), UDP blackhole, the median MB/s of each run as copy / MSG_ZEROCOPY /
+ * io_uring. Bun's three runs were made with a garbage collection before every run, which took out
+ * most of their noise (`bench/collect_garbage.ts`); Deno's four without:
+ * - 16 KiB: Bun 5429/6529/6215, 5342/6258/6081, 5331/6306/6024; Deno (copy / best zero-copy)
+ *   4285/4907, 4561/4701, 4462/4844, 4497/4781, and `auto` on MSG_ZEROCOPY in the last three: 5220,
+ *   5310, 5180.
+ * - 32 KiB: Bun 6743/10071/10828, 6717/9600/10512, 6724/9867/10409; Deno 6412/8920, 5922/8257,
+ *   5943/8442, 6023/8238.
+ * - 60 KiB: Bun 7550/14359/15040, 7590/14167/15029, 7398/14053/14758; Deno 7774/14108, 6915/13176,
  *   6981/12855, 6931/12689.
- * So zero-copy from 16 KiB (smaller chunks are staged and copied whatever the policy says), and for
- * Bun, where copy won at 16 KiB in three runs of four, from 24 KiB. MSG_ZEROCOPY comes first (as a
- * route of `auto` it was the best or close to it everywhere; io_uring's runs varied more), then
- * io_uring. TCP takes the same bands: over loopback every zero-copy send is copied (no sink here
- * shows TCP zero-copy), and `auto` learns that from the first COPIED notification, and from then
- * on from the peer's verdict, and sends by copy.
+ * So zero-copy from 16 KiB; smaller chunks are staged and copied whatever the policy says.
+ * MSG_ZEROCOPY comes first, then io_uring: as a route of `auto`, MSG_ZEROCOPY was the best or close
+ * to it everywhere. Bun's io_uring backend ran 5-8% ahead of it from 32 KiB, but `auto` routed to
+ * io_uring did not (32 KiB: 9623, 60 KiB: 14077, in the third run), and Deno's `auto` on
+ * MSG_ZEROCOPY ran ahead of both. TCP takes the same bands: over loopback every zero-copy send is
+ * copied (no sink here shows TCP zero-copy), and `auto` learns that from the first COPIED
+ * notification, and from then on from the peer's verdict, and sends by copy.
  */
-const ZERO_COPY: readonly PolicyBackend[] = ["msg_zerocopy", "io_uring"];
-const SHARED_BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 16 * 1024, use: ZERO_COPY }];
-const BUN_BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 24 * 1024, use: ZERO_COPY }];
-const BUILT_IN: SizePolicyJson = {
-  version: 1,
-  tcp: SHARED_BANDS,
-  udp: SHARED_BANDS,
-  runtimes: { bun: { tcp: BUN_BANDS, udp: BUN_BANDS } },
-};
+const BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 16 * 1024, use: ["msg_zerocopy", "io_uring"] }];
+const BUILT_IN: SizePolicyJson = { version: 1, tcp: BANDS, udp: BANDS };
 
 type Bands = Readonly<Record<Transport, readonly PolicyBand[]>>;
 
@@ -211,27 +207,23 @@ export class SizePolicy {
     return new SizePolicy(bands, Object.freeze(runtimes), source);
   }
 
-  /** Reads and checks a policy file (JSON). */
+  /**
+   * Reads and checks a policy file (JSON). Every connection of `auto` resolves its policy, so a
+   * file is read again only when its size or modification time has changed since the last read.
+   */
   static fromFile(path: string): SizePolicy {
-    let text: string;
+    let stamp: string | undefined;
     try {
-      text = readFileSync(path, "utf8");
-    } catch (e) {
-      throw new ZcioError({
-        code: "INVALID_OPTION",
-        message: `policy file ${path} could not be read (${(e as { code?: string }).code ?? String(e)}); give the path of a policy.json written by \`npm run bench\``,
-      });
+      const { size, mtimeMs } = statSync(path);
+      stamp = `${size} ${mtimeMs}`;
+    } catch {
+      // readFileSync below says why.
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new ZcioError({
-        code: "INVALID_OPTION",
-        message: `policy file ${path} is not JSON (${(e as Error).message}); give the path of a policy.json written by \`npm run bench\``,
-      });
-    }
-    return SizePolicy.parse(value, path);
+    const known = filesRead.get(path);
+    if (known !== undefined && stamp !== undefined && known.stamp === stamp) return known.policy;
+    const policy = readPolicyFile(path);
+    if (stamp !== undefined) filesRead.set(path, { stamp, policy });
+    return policy;
   }
 
   /**
@@ -258,6 +250,31 @@ export class SizePolicy {
     }
   }
 }
+
+/** The policy files read so far, by path, with the size and modification time they had. */
+const filesRead = new Map<string, { readonly stamp: string; readonly policy: SizePolicy }>();
+
+const readPolicyFile = (path: string): SizePolicy => {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ZcioError({
+      code: "INVALID_OPTION",
+      message: `policy file ${path} could not be read (${(e as { code?: string }).code ?? String(e)}); give the path of a policy.json written by \`npm run bench\``,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ZcioError({
+      code: "INVALID_OPTION",
+      message: `policy file ${path} is not JSON (${(e as Error).message}); give the path of a policy.json written by \`npm run bench\``,
+    });
+  }
+  return SizePolicy.parse(value, path);
+};
 
 /** An environment variable in any runtime (undefined where Deno is not allowed to read it). */
 const readEnv = (name: string): string | undefined => {

@@ -33,8 +33,8 @@ export const blackholeUnavailable = (): string | undefined =>
  * Runs `script` (a module next to this one, named without extension) in this runtime inside a new
  * blackhole namespace, with `args`. Lines of its stderr that start with `progressPrefix` go to
  * `onProgress`; the last line of its stdout is its report (JSON). Resolves with that report, or
- * with a sentence saying why there is none. Node runs the worker with --expose-gc; `denoFlags` are
- * added for Deno (e.g. --unstable-net), `env` to the worker's environment.
+ * with a sentence saying why there is none. `denoFlags` are added for Deno (e.g. --unstable-net),
+ * `env` to the worker's environment.
  */
 export const runInBlackhole = <T>(
   script: string,
@@ -50,7 +50,7 @@ export const runInBlackhole = <T>(
   const g = globalThis as { Deno?: { execPath(): string }; Bun?: unknown };
   const runtime = g.Deno
     ? [g.Deno.execPath(), "run", "-A", ...denoFlags, path]
-    : [process.execPath, ...(g.Bun === undefined ? ["--expose-gc"] : []), path];
+    : [process.execPath, path];
   const argv = ["-n", "sh", "-c", `${BLACKHOLE_SETUP} && exec "$@"`, "sh", ...runtime, ...args];
   const reported = runReportingChild<T>("unshare", argv, progressPrefix, onProgress, {
     ...env,

@@ -4,11 +4,11 @@
  * workload, one run each per round, in an order that rotates every round, so a noisy machine
  * drifts over all of them alike. A cell reports its median run (and its fastest).
  *
- * On the 2-vCPU VM this was built on, runs are noisy: one sender, back to back in one process, now
- * and then runs at half speed (copy over the UDP blackhole at 60 KiB: mostly 6.5–7.5 GB/s, one run
- * in six at 3–5), a process needs about a gigabyte of sends before its paths are warm, and loopback
- * TCP varies by 10–20% from run to run on top. So every sink starts with untimed warm-up runs of
- * every sender, every size with one more untimed round, and the cells are medians of many rounds.
+ * On the 2-vCPU VM this was built on, runs are noisy: a process needs about a gigabyte of sends
+ * before its paths are warm, and loopback TCP varies by 10–20% from run to run whatever the sender
+ * (a loop of blocking `send` calls through FFI as much). So every sink starts with untimed warm-up
+ * runs of every sender, every size with one more untimed round, and the cells are medians of many
+ * rounds.
  *
  * The workload is the same for every sender: a run writes fresh whole buffers, each its own
  * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
@@ -18,15 +18,19 @@
  * is in the kernel) and, over TCP, waits for the sink's byte count. Each run is one tinybench
  * task iteration.
  *
- * No run is preceded by a forced garbage collection: in Deno, V8's `gc()` (--expose-gc) made the
- * run after it 2-2.7x slower for zcio (copy over the UDP blackhole, 512 B: 243 against 626 MB/s;
- * 16 KiB: 2097 against 4666) and about 10% for Deno's own socket, a bias, where a collection the
- * runtime schedules itself only adds noise that falls on every sender alike.
+ * In Bun, every run over the UDP blackhole is preceded by a full garbage collection, after its
+ * buffers are prepared (`collect_garbage.ts`): otherwise a run pays, at random, for collecting the
+ * buffers of the runs before it, and zero-copy runs spread from a third to all of their speed.
+ * Over loopback TCP, where the kernel's own noise dominates, collecting did not make runs steadier,
+ * and it would cost `--quick` about 8 s. In Deno, a forced collection made the runs after it slower
+ * (a full one 2-2.7x for zcio, a minor one about 1.4x: a bias), so there the runtime collects when
+ * it decides to, which only adds noise that falls on every sender alike.
  *
  * @module
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
+import { collectGarbage } from "./collect_garbage.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
@@ -67,6 +71,8 @@ export interface SinkPlan {
   readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
+  /** Whether every timed run is preceded by {@link collectGarbage} (which only Bun does). */
+  readonly collectsGarbage: boolean;
 }
 
 /** The size and bytes of a warm-up run. */
@@ -112,6 +118,7 @@ export const runSink = async (
         }, {
           beforeEach: () => {
             pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
+            if (plan.collectsGarbage) collectGarbage();
           },
         });
       }

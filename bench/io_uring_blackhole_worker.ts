@@ -16,6 +16,7 @@ import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { encodeSockaddr } from "../ffi/sockaddr.ts";
+import { collectGarbage } from "./collect_garbage.ts";
 
 const MiB = 1 << 20;
 
@@ -96,12 +97,6 @@ const SETUPS: Record<UringMode, ModeSetup> = {
     options: { backend: "io_uring", stageBelow: 1024 },
     prepare: (size) => (conn) => conn.lease(size),
   },
-};
-
-const collectGarbage = (): void => {
-  const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
 };
 
 /** One run: connect, write `times` chunks, close (waits for every notification); wall and CPU time. */

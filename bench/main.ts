@@ -7,8 +7,9 @@
  * acceptance checks (auto against the best single backend), and writes the table, an SVG chart and
  * the calibrated policy under bench/out/. Progress goes to stderr.
  *
- * - `--quick` (README's main job): a subset of sizes, 5 rounds; about a minute on 2 cores.
- * - `--full`: every power of two, 11 rounds, 4x the bytes per run: the real calibration.
+ * - `--quick` (README's main job): a subset of sizes; a minute and a bit on 2 cores.
+ * - `--full`: every power of two, more rounds and longer runs: the real calibration. How many
+ *   rounds and bytes each mode measures is in `calibration_plan.ts`.
  * - `--runtimes=bun,deno` picks the halves (default: this runtime, Bun and Deno).
  * - `--zerocopy-sinks` adds `zerocopy_sinks.ts` (copy vs msg_zerocopy with leases, CPU per GB), and
  *   `--io-uring-sinks` adds `io_uring_sinks.ts` (the io_uring variants on the blackhole), for this

@@ -16,6 +16,7 @@
 import { Bench } from "tinybench";
 import type { ConnectionStats } from "../mod.ts";
 import { sendChunks, type SendResult, type SinkTarget } from "./zerocopy_sender.ts";
+import { collectGarbage } from "./collect_garbage.ts";
 
 const MiB = 1 << 20;
 
@@ -74,8 +75,8 @@ export const runZerocopyModes = async (
       record(`msg_zerocopy ${size}`, await sendChunks(target, owned, times, (_, i) => chunks[i]));
     }, {
       beforeEach: () => {
-        collectGarbage();
         pool = Array.from({ length: times }, () => new Uint8Array(size).fill(size & 0xff));
+        collectGarbage();
       },
     });
     bench.add(`msg_zerocopy + lease ${size}`, async () => {
@@ -104,16 +105,6 @@ export const runZerocopyModes = async (
     }
     return { size, bytesPerRun: total, modes };
   });
-};
-
-/**
- * A full collection before every run (where the runtime offers one: Bun.gc, or gc with Node's
- * --expose-gc), so no mode pays for the garbage of the one before it.
- */
-const collectGarbage = (): void => {
-  const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
 };
 
 /** msg_zerocopy with every chunk owned: nothing is staged, down to 1 KiB chunks. */

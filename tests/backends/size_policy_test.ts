@@ -184,6 +184,23 @@ test("size_policy: a policy file is read and checked; a missing or non-JSON file
   }
 });
 
+test("size_policy: a policy file is read again only once it has changed", () => {
+  const dir = scratch();
+  try {
+    const path = dir.file("p.json", JSON.stringify({ version: 1, udp: [{ from: 0, use: "copy" }, { from: 20000, use: ["msg_zerocopy"] }] }));
+    const first = SizePolicy.fromFile(path);
+    assert(SizePolicy.fromFile(path) === first, "an unchanged file gives the policy read before");
+    dir.file("p.json", JSON.stringify({ version: 1, udp: [{ from: 0, use: "copy" }, { from: 30000, use: ["io_uring"] }] }));
+    const second = SizePolicy.fromFile(path);
+    assertEquals(second.bandFor("udp", 20000).use, ["copy"], "the rewritten file is in force");
+    assertEquals(second.bandFor("udp", 30000).use, ["io_uring", "copy"]);
+    dir.file("p.json", "{ version: 1 ");
+    invalid(() => SizePolicy.fromFile(path), "is not JSON");
+  } finally {
+    dir.done();
+  }
+});
+
 test("size_policy: resolve takes the option (object, path or SizePolicy), else ZCIO_POLICY, else the built-in policy", () => {
   const dir = scratch();
   try {
