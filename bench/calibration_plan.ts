@@ -6,9 +6,8 @@
  * median absolute deviation of 12% over 8 MiB runs and 20% over 32 MiB runs, but 3.5% over 128 MiB
  * runs (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up, which `--quick` cannot
  * afford within its minute, so its loopback cells are good to about 10%. Over the UDP blackhole,
- * zero-copy runs under Deno are bimodal (see `acceptance.ts`), so both modes take many rounds
- * there; under Bun, a garbage collection before every run takes most of that noise out
- * (`collectsGarbage`).
+ * zero-copy runs were bimodal (see `acceptance.ts`) until each run waited for the garbage
+ * collector (`settlesHeap`); they still take many rounds there.
  *
  * @module
  */
@@ -43,13 +42,13 @@ export const PLANS: Record<Mode, Plan> = {
       rounds: 21,
       warmupRuns: 2,
       bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB,
-      collectsGarbage: false,
+      settlesHeap: false,
     },
     udp: {
-      rounds: 31,
+      rounds: 25,
       warmupRuns: 3,
       bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 16 : 64) * MiB,
-      collectsGarbage: true,
+      settlesHeap: true,
     },
   },
   full: {
@@ -59,13 +58,13 @@ export const PLANS: Record<Mode, Plan> = {
       rounds: 21,
       warmupRuns: 4,
       bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB,
-      collectsGarbage: false,
+      settlesHeap: false,
     },
     udp: {
       rounds: 41,
       warmupRuns: 6,
       bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB,
-      collectsGarbage: true,
+      settlesHeap: true,
     },
   },
 };

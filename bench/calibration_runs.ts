@@ -18,19 +18,18 @@
  * is in the kernel) and, over TCP, waits for the sink's byte count. Each run is one tinybench
  * task iteration.
  *
- * In Bun, every run over the UDP blackhole is preceded by a full garbage collection, after its
- * buffers are prepared (`collect_garbage.ts`): otherwise a run pays, at random, for collecting the
+ * Over the UDP blackhole, every run waits for the garbage collector after its buffers are
+ * prepared (`settle_heap.ts`: a full collection in Bun, a short pause in V8 runtimes, whose forced
+ * collections slow down the runs after them). Otherwise a run pays, at random, for collecting the
  * buffers of the runs before it, and zero-copy runs spread from a third to all of their speed.
- * Over loopback TCP, where the kernel's own noise dominates, collecting did not make runs steadier,
- * and it would cost `--quick` about 8 s. In Deno, a forced collection made the runs after it slower
- * (a full one 2-2.7x for zcio, a minor one about 1.4x: a bias), so there the runtime collects when
- * it decides to, which only adds noise that falls on every sender alike.
+ * Over loopback TCP, where the kernel's own noise dominates, this did not make runs steadier, and
+ * it would cost `--quick` about 8 s.
  *
  * @module
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
-import { collectGarbage } from "./collect_garbage.ts";
+import { settleHeap } from "./settle_heap.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
@@ -71,8 +70,8 @@ export interface SinkPlan {
   readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
-  /** Whether every timed run is preceded by {@link collectGarbage} (which only Bun does). */
-  readonly collectsGarbage: boolean;
+  /** Whether every timed run is preceded by {@link settleHeap}. */
+  readonly settlesHeap: boolean;
 }
 
 /** The size and bytes of a warm-up run. */
@@ -116,9 +115,9 @@ export const runSink = async (
           if (sent.count !== bytes) throw new Error(`${sender} at ${size} B: ${sent.count} bytes counted, expected ${bytes}`);
           if (round > 0 && sent.stats !== undefined) stats.set(sender, [...(stats.get(sender) ?? []), compact(sent.stats)]);
         }, {
-          beforeEach: () => {
+          beforeEach: async () => {
             pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
-            if (plan.collectsGarbage) collectGarbage();
+            if (plan.settlesHeap) await settleHeap();
           },
         });
       }

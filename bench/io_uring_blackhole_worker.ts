@@ -16,7 +16,7 @@ import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { encodeSockaddr } from "../ffi/sockaddr.ts";
-import { collectGarbage } from "./collect_garbage.ts";
+import { settleHeap } from "./settle_heap.ts";
 
 const MiB = 1 << 20;
 
@@ -103,7 +103,7 @@ const SETUPS: Record<UringMode, ModeSetup> = {
 const runOnce = async (mode: UringMode, size: number, times: number) => {
   const setup = SETUPS[mode];
   const chunkAt = setup.prepare(size, times);
-  collectGarbage();
+  await settleHeap();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", ...setup.options });

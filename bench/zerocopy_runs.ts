@@ -16,7 +16,7 @@
 import { Bench } from "tinybench";
 import type { ConnectionStats } from "../mod.ts";
 import { sendChunks, type SendResult, type SinkTarget } from "./zerocopy_sender.ts";
-import { collectGarbage } from "./collect_garbage.ts";
+import { settleHeap } from "./settle_heap.ts";
 
 const MiB = 1 << 20;
 
@@ -67,7 +67,7 @@ export const runZerocopyModes = async (
     const copyChunk = new Uint8Array(size).map((_, i) => i);
     bench.add(`copy ${size}`, async () => {
       record(`copy ${size}`, await sendChunks(target, { backend: "copy" }, times, () => copyChunk));
-    }, { beforeEach: collectGarbage });
+    }, { beforeEach: settleHeap });
     let pool: Uint8Array[] = [];
     bench.add(`msg_zerocopy ${size}`, async () => {
       const chunks = pool;
@@ -76,12 +76,12 @@ export const runZerocopyModes = async (
     }, {
       beforeEach: () => {
         pool = Array.from({ length: times }, () => new Uint8Array(size).fill(size & 0xff));
-        collectGarbage();
+        return settleHeap();
       },
     });
     bench.add(`msg_zerocopy + lease ${size}`, async () => {
       record(`msg_zerocopy + lease ${size}`, await sendChunks(target, owned, times, (conn) => conn.lease(size)));
-    }, { beforeEach: collectGarbage });
+    }, { beforeEach: settleHeap });
   }
   bench.addEventListener("cycle", (e) => {
     onProgress(`${target.transport}: done ${(e as unknown as { task: { name: string } }).task.name}`);
