@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 import { errnoName } from "./errno_name.ts";
 
 /** Codes that are not an errno name. An errno failure uses the errno's name (`EPIPE`, `ECONNRESET`, ...). */

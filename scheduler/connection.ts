@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { Effect, Exit, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Scope from "effect/Scope";
 import { AutoBackend } from "../backends/auto_backend.ts";
 import type { Backend } from "../backends/backend.ts";
 import { bandRoutes, ChunkRouter, type RouteAvailability } from "../backends/chunk_router.ts";

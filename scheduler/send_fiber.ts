@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
 import { POLLERR, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";

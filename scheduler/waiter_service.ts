@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { Context, Effect, Layer } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import { Waiter } from "../ffi/waiter.ts";
 import { SysService } from "./sys_service.ts";
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Layer, ManagedRuntime } from "effect";
+import * as Layer from "effect/Layer";
+import * as ManagedRuntime from "effect/ManagedRuntime";
 import { SysService } from "./sys_service.ts";
 import { WaiterService } from "./waiter_service.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { zcConnect, type ZcConnection, zcListen, type ZcListener } from "../mod.ts";
 import {
   AF_INET,

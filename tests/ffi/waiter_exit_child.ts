@@ -4,7 +4,7 @@
  * Argument: "error" (arm an fd that is not open, take the POLLERR) or "connection" (a full
  * listen, connect, send, close cycle).
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { POLLIN } from "../../ffi/constants.ts";
 import { zcConnect, zcListen } from "../../mod.ts";
 import { WaiterService } from "../../scheduler/waiter_service.ts";

@@ -5,7 +5,7 @@
  * eventfd fires. The ring fd is armed in the same set for comparison: on Linux 6.18 deferred task
  * work does not wake a poll or epoll waiting on the ring fd, which is why zcio waits on the eventfd.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { IORING_CQE_F_NOTIF, IORING_SEND_ZC_REPORT_USAGE, IPPROTO_TCP, POLLIN } from "../../../ffi/constants.ts";
 import { Ring } from "../../../ffi/io_uring/ring.ts";
 import { RingEventfd } from "../../../ffi/io_uring/ring_eventfd.ts";
