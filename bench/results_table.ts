@@ -57,7 +57,8 @@ export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): str
   lines.push(
     "Every sender writes the same thing: fresh whole buffers (each its own ArrayBuffer, never written twice), prepared " +
       "before the timed run; a run connects, writes them all, closes (msg_zerocopy and io_uring: once every notification is in; auto, as copy: once every byte is in the kernel) and, " +
-      "over TCP, waits for the sink's byte count. Loopback TCP goes into a sink process of the same runtime; the UDP " +
+      "over TCP, waits for the sink's byte count. Loopback TCP goes into a sink process of the same runtime that " +
+      "drops what arrives in the kernel (recv with MSG_TRUNC, woken per MiB), so the cells measure the senders; the UDP " +
       "blackhole is 127.0.0.1 in a private network namespace whose qdisc drops every packet, so the kernel really " +
       "zero-copies there. Over loopback the kernel copies every zero-copy send and says so: zero-copy backends " +
       "downgrade to copy after the first notification, as `auto` does after one probe.",

@@ -36,6 +36,8 @@ export const SO_TYPE = 3;
 export const SO_ERROR = 4;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+/** Bytes a TCP socket must hold before a blocking read wakes up (end of stream wakes it anyway). */
+export const SO_RCVLOWAT = 18;
 /** The socket's address family (AF_INET, AF_INET6). */
 export const SO_DOMAIN = 39;
 /** Opt in to MSG_ZEROCOPY; without it the flag is silently ignored and no notification ever comes. */
