@@ -1,7 +1,10 @@
 /**
  * The meeting point of a connection's sink (per chunk, plain TypeScript) and its send fiber (per
  * batch, Effect). `write()` records a chunk and at most wakes the parked fiber; the fiber takes
- * everything recorded in one pass.
+ * everything recorded in one pass. Two batches go from `write()` itself, never from the middle of
+ * a pass: an idle connection's, and every {@link INLINE_BATCH_BYTES} of owned chunks, which a writer
+ * whose writes all complete at once would otherwise queue up to `maxOwnedBytes` before the fiber
+ * ran.
  *
  * Ownership, decided per chunk:
  * - A chunk smaller than `stageBelow` is copied into staging; its write resolves at once and the
@@ -29,6 +32,8 @@ export class Outbox {
   #error: ZcioError | undefined;
   #closing = false;
   #wake: (() => void) | undefined;
+  /** Owned bytes queued since the queue was last submitted. */
+  #ownedSinceSubmit = 0;
   // The one write that waits (WritableStream hands the sink one chunk at a time).
   #waiting: Uint8Array | undefined;
   #borrowed: Uint8Array | undefined;
@@ -57,12 +62,21 @@ export class Outbox {
   onDropped: (views: Uint8Array[]) => void = () => {};
 
   /**
-   * Submits the queue now, outside the fiber (which is parked, so never mid-pass). True when
-   * everything went; otherwise the fiber is woken to wait for room or to report the failure.
+   * Hands the queue to the backend: from the fiber's pass, or from `write()` (the fiber is then
+   * parked or waiting, never in the middle of a pass, which runs without yielding).
+   */
+  submit(): number {
+    this.stats.submissions++;
+    this.#ownedSinceSubmit = 0;
+    return this.backend.submit(this.queue, this.stats);
+  }
+
+  /**
+   * Submits the queue from `write()`. True when everything went; otherwise the fiber, once it
+   * runs, waits for room or reports the failure.
    */
   #submitNow(): boolean {
-    this.stats.submissions++;
-    return this.backend.submit(this.queue, this.stats) === SUBMITTED && this.queue.length === 0;
+    return this.submit() === SUBMITTED && this.queue.length === 0;
   }
 
   /** The failure that ended sending, if any. */
@@ -104,8 +118,10 @@ export class Outbox {
       }
       this.#waiting = chunk;
     } else if (this.routes !== undefined ? this.#route(chunk, size) : this.takesOwnership && this.#own(chunk)) {
-      // As below: an idle connection sends at once.
-      if (this.#wake !== undefined) this.#submitNow();
+      // As below: an idle connection sends at once. Otherwise every INLINE_BATCH_BYTES go at once
+      // too: a writer whose writes all complete at once never lets the fiber run, and would queue
+      // up to maxOwnedBytes before the kernel sent anything.
+      if (this.#wake !== undefined || (this.#ownedSinceSubmit += size) >= INLINE_BATCH_BYTES) this.#submitNow();
       if (!this.#overOwnedLimit()) {
         this.#kick();
         return undefined;
@@ -267,6 +283,12 @@ export class Outbox {
     else reject?.(error);
   }
 }
+
+/**
+ * Owned bytes `write()` lets queue before it submits them itself: enough for one syscall to carry
+ * many chunks, and sending starts long before `maxOwnedBytes` have queued.
+ */
+const INLINE_BATCH_BYTES = 1 << 20;
 
 /** The error for using a stream or connection after it was closed. */
 export const closedError = (): ZcioError =>

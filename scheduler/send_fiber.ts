@@ -1,9 +1,9 @@
 /**
  * The Effect program that sends for one connection, one batch per pass: it parks until the sink
  * has recorded something or the kernel has news (a notification, an io_uring completion), reads
- * every error-queue notification available in one go, hands everything recorded to the backend in as few syscalls as it can, waits for POLLOUT
- * when the socket is full, and stops once the outbox is closed, empty, and the kernel has released
- * every buffer.
+ * every error-queue notification available in one go, hands everything recorded to the backend in
+ * as few syscalls as it can, waits for POLLOUT when the socket is full, and stops once the outbox
+ * is closed, empty, and the kernel has released every buffer.
  *
  * @module
  */
@@ -37,7 +37,7 @@ export const sendFiber = (
   });
   const socketError = new Int32Array(1);
   return Effect.gen(function* () {
-    const { queue, stats, backend } = outbox;
+    const { stats, backend } = outbox;
     for (;;) {
       // Aborted: the queue was dropped and every pending write failed; nothing is left to send, and
       // a POLLOUT interest left from a wait the abort cut short must not keep the waiter busy.
@@ -62,8 +62,7 @@ export const sendFiber = (
         yield* parked;
         continue;
       }
-      stats.submissions++;
-      const result = backend.submit(queue, stats);
+      const result = outbox.submit();
       outbox.admitWaiting();
       if (result === SUBMITTED) continue;
       if (result === WOULD_BLOCK) {

@@ -8,8 +8,10 @@
  * in the receiver's hash as the poison the test writes right after each write resolves. The
  * receiver reads slowly now and then, so sent bytes wait in the socket.
  */
+import { SOCK_DGRAM } from "../../ffi/constants.ts";
+import { zcConnect } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { connectedPair, RunningHash, sleep, XorShift } from "../helpers.ts";
+import { boundSocket, connectedPair, RunningHash, sleep, sys, XorShift } from "../helpers.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 const TOTAL = 64 * MiB;
@@ -102,4 +104,27 @@ test("outbox ownership (msg_zerocopy): after write() resolves, reusing or mutati
   assertEquals(stats.copiedBytes + stats.zeroCopiedBytes, stats.bytes.msg_zerocopy, "every zero-copy send was notified");
   assertEquals(stats.bytes.copy + stats.bytes.msg_zerocopy, sent.length);
   await pair.close();
+});
+
+test("outbox: owned chunks whose writes all complete at once are sent while the writer goes on, not once maxOwnedBytes have queued", async () => {
+  // A UDP peer that never reads: datagrams it has no room for are dropped, so sends never block.
+  const peer = boundSocket(SOCK_DGRAM);
+  try {
+    for (const backend of ["msg_zerocopy", "io_uring"] as const) {
+      const conn = await zcConnect({ hostname: "127.0.0.1", port: peer.port, transport: "udp", backend });
+      const writer = conn.writable.getWriter();
+      const chunks = 64, size = 60 * KiB;
+      // Each write resolves at once, so this loop never lets a macrotask (the send fiber's wake) run.
+      for (let i = 0; i < chunks; i++) await writer.write(new Uint8Array(size).fill(i));
+      const { bytes } = conn.stats();
+      const sent = bytes.copy + bytes.msg_zerocopy + bytes.io_uring;
+      assert(sent >= 3 * MiB, `${backend}: ${sent} of ${chunks * size} bytes had gone to the kernel when the loop ended`);
+      await writer.close();
+      const after = conn.stats().bytes;
+      assertEquals(after.copy + after.msg_zerocopy + after.io_uring, chunks * size, `${backend}: every byte went`);
+      await conn.close();
+    }
+  } finally {
+    sys.close(peer.fd);
+  }
 });
