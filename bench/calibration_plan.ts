@@ -8,7 +8,7 @@
  * `sink_server.ts`, which drops them in the kernel (Bun, 10 runs each): `--full` sends 128 MiB per
  * run from 16 KiB up, which `--quick` cannot afford within its minute. Over the UDP blackhole,
  * zero-copy runs were bimodal (see `acceptance.ts`) until each run waited for the garbage
- * collector (`settlesHeap`); they still take many rounds there.
+ * collector (`settle_heap.ts`); they still take many rounds there.
  *
  * @module
  */
@@ -43,13 +43,11 @@ export const PLANS: Record<Mode, Plan> = {
       rounds: 21,
       warmupRuns: 2,
       bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB,
-      settlesHeap: false,
     },
     udp: {
       rounds: 25,
       warmupRuns: 3,
       bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 16 : 64) * MiB,
-      settlesHeap: true,
     },
   },
   full: {
@@ -59,13 +57,11 @@ export const PLANS: Record<Mode, Plan> = {
       rounds: 21,
       warmupRuns: 4,
       bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB,
-      settlesHeap: false,
     },
     udp: {
       rounds: 41,
       warmupRuns: 6,
       bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB,
-      settlesHeap: true,
     },
   },
 };

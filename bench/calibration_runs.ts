@@ -18,12 +18,12 @@
  * is in the kernel) and, over TCP, waits for the sink's byte count. Each run is one tinybench
  * task iteration.
  *
- * Over the UDP blackhole, every run waits for the garbage collector after its buffers are
- * prepared (`settle_heap.ts`: a full collection in Bun, a short pause in V8 runtimes, whose forced
- * collections slow down the runs after them). Otherwise a run pays, at random, for collecting the
- * buffers of the runs before it, and zero-copy runs spread from a third to all of their speed.
- * Over loopback TCP, where the kernel's own noise dominates, this did not make runs steadier, and
- * it would cost `--quick` about 8 s.
+ * Every run waits for the garbage collector after its buffers are prepared (`settle_heap.ts`: a
+ * full collection in Bun, a short pause in V8 runtimes, whose forced collections slow down the runs
+ * after them). Otherwise a run pays, at random, for collecting the buffers of the runs before it:
+ * zero-copy runs over the UDP blackhole spread from a third to all of their speed, and under Deno
+ * every other loopback TCP run of 32 MiB in 64 KiB chunks took 2-3 times as long as the others,
+ * which in the rotation of senders had `auto` at 1.2x copy on the very same copy path.
  *
  * @module
  */
@@ -70,8 +70,6 @@ export interface SinkPlan {
   readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
-  /** Whether every timed run is preceded by {@link settleHeap}. */
-  readonly settlesHeap: boolean;
 }
 
 /** The size and bytes of a warm-up run. */
@@ -117,7 +115,7 @@ export const runSink = async (
         }, {
           beforeEach: async () => {
             pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
-            if (plan.settlesHeap) await settleHeap();
+            await settleHeap();
           },
         });
       }
