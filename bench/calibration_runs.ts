@@ -23,7 +23,7 @@
  * after them). Otherwise a run pays, at random, for collecting the buffers of the runs before it:
  * zero-copy runs over the UDP blackhole spread from a third to all of their speed, and under Deno
  * every other loopback TCP run of 32 MiB in 64 KiB chunks took 2-3 times as long as the others,
- * which in the rotation of senders had `auto` at 1.2x copy on the very same copy path.
+ * each of them stalled for 3-8 ms in one wait.
  *
  * @module
  */
