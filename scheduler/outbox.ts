@@ -1,10 +1,11 @@
 /**
  * The meeting point of a connection's sink (per chunk, plain TypeScript) and its send fiber (per
  * batch, Effect). `write()` records a chunk and at most wakes the parked fiber; the fiber takes
- * everything recorded in one pass. Two batches go from `write()` itself, never from the middle of
- * a pass: an idle connection's, and every {@link INLINE_BATCH_BYTES} of owned chunks, which a writer
+ * everything recorded in one pass. Some batches go from `write()` itself, never from the middle of
+ * a pass: an idle connection's; every {@link INLINE_BATCH_BYTES} of owned chunks, which a writer
  * whose writes all complete at once would otherwise queue up to `maxOwnedBytes` before the fiber
- * ran.
+ * ran; and, at that limit, what is queued, after which `write()` reads the notifications that have
+ * come before it waits.
  *
  * Ownership, decided per chunk:
  * - A chunk smaller than `stageBelow` is copied into staging; its write resolves at once and the
@@ -122,7 +123,7 @@ export class Outbox {
       // too: a writer whose writes all complete at once never lets the fiber run, and would queue
       // up to maxOwnedBytes before the kernel sent anything.
       if (this.#wake !== undefined || (this.#ownedSinceSubmit += size) >= INLINE_BATCH_BYTES) this.#submitNow();
-      if (!this.#overOwnedLimit()) {
+      if (!this.#overOwnedLimit() || this.#freedAtLimit()) {
         this.#kick();
         return undefined;
       }
@@ -209,6 +210,18 @@ export class Outbox {
   readonly ownedCopied = (view: Uint8Array): void => {
     this.routes?.releaseLease(view);
   };
+
+  /**
+   * At the owned limit, sends what is queued (a copied send frees its chunk at once) and reads the
+   * notifications that have come: the kernel queues one as it frees each send, often within the
+   * send itself, and the fiber would only hear of them through the waiter. True if that brought the
+   * owned bytes under the limit. (A failed read is left to the fiber, which reads the queue again.)
+   */
+  #freedAtLimit(): boolean {
+    if (this.#ownedSinceSubmit > 0) this.#submitNow();
+    if (this.backend.watchesErrorQueue) this.backend.reap(this.stats);
+    return !this.#overOwnedLimit();
+  }
 
   #overOwnedLimit(): boolean {
     return this.queue.ownedBytes + this.backend.inflightBytes > this.maxOwnedBytes;

@@ -128,3 +128,42 @@ test("outbox: owned chunks whose writes all complete at once are sent while the 
     sys.close(peer.fd);
   }
 });
+
+test("outbox: at maxOwnedBytes, write() reads the notifications that have come instead of waiting for the send fiber", async () => {
+  // Over loopback the kernel copies a MSG_ZEROCOPY datagram as it delivers (or drops) it, and
+  // queues its notification within the send: the limit is free again as soon as someone reads it.
+  const peer = boundSocket(SOCK_DGRAM);
+  try {
+    // reprobeBytes 0: after each COPIED report the next send tries zero-copy again, so notifications
+    // keep coming.
+    const conn = await zcConnect({
+      hostname: "127.0.0.1",
+      port: peer.port,
+      transport: "udp",
+      backend: "msg_zerocopy",
+      maxOwnedBytes: 256 * KiB,
+      reprobeBytes: 0,
+    });
+    const writer = conn.writable.getWriter();
+    const chunks = 64, size = 60 * KiB;
+    // Each turn of the event loop while the loop runs is a write that waited for the fiber.
+    let turns = 0, writing = true;
+    const count = () => {
+      turns++;
+      if (writing) setImmediate(count);
+    };
+    setImmediate(count);
+    for (let i = 0; i < chunks; i++) await writer.write(new Uint8Array(size).fill(i));
+    writing = false;
+    const waits = turns;
+    await writer.close();
+    const stats = conn.stats();
+    assertEquals(stats.bytes.copy + stats.bytes.msg_zerocopy, chunks * size, "every byte went");
+    assert(stats.bytes.msg_zerocopy > 16 * size && stats.notifications >= 4, `zero-copy sends kept being notified: ${JSON.stringify(stats)}`);
+    // Without reading them in write(), the 3.75 MiB pass the 256 KiB limit about 14 times, each a wait.
+    assert(waits <= 2, `${waits} turns of the event loop while 64 writes went over a 256 KiB limit`);
+    await conn.close();
+  } finally {
+    sys.close(peer.fd);
+  }
+});
