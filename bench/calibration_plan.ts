@@ -1,6 +1,6 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
- * (the README's main job, about 80 s for both runtimes on a 2-core machine) and `--full`.
+ * (the README's main job, 71-80 s for both runtimes on a 2-core machine) and `--full`.
  *
  * Runs are noisy here (see `calibration_runs.ts`). Over loopback TCP, copy at 64 KiB spread by a
  * median absolute deviation of 12% over 8 MiB runs, 20% over 32 MiB runs and 3.5% over 128 MiB
