@@ -71,7 +71,7 @@ const MAX_FROM = 2 ** 31;
  * Built in, from `npm run bench -- --quick` runs on the development machine (2 vCPU, Linux 6.18;
  * see README "Benchmark"), UDP blackhole, the median MB/s of each run as copy / MSG_ZEROCOPY /
  * io_uring. Bun's three runs were made with a garbage collection before every run, which took out
- * most of their noise (`bench/collect_garbage.ts`); Deno's four without:
+ * most of their noise (`bench/settle_heap.ts`); Deno's four without:
  * - 16 KiB: Bun 5429/6529/6215, 5342/6258/6081, 5331/6306/6024; Deno (copy / best zero-copy)
  *   4285/4907, 4561/4701, 4462/4844, 4497/4781, and `auto` on MSG_ZEROCOPY in the last three: 5220,
  *   5310, 5180.
