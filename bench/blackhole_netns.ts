@@ -47,7 +47,7 @@ export const runInBlackhole = <T>(
   if (unavailable !== undefined) return Promise.resolve(unavailable);
   const ext = import.meta.url.endsWith(".js") ? "js" : "ts"; // Node runs the compiled bench
   const path = fileURLToPath(new URL(`./${script}.${ext}`, import.meta.url));
-  const g = globalThis as { Deno?: { execPath(): string }; Bun?: unknown };
+  const g = globalThis as { Deno?: { execPath(): string } };
   const runtime = g.Deno
     ? [g.Deno.execPath(), "run", "-A", ...denoFlags, path]
     : [process.execPath, path];

@@ -6,9 +6,9 @@
  * median absolute deviation of 12% over 8 MiB runs, 20% over 32 MiB runs and 3.5% over 128 MiB
  * runs into a sink that read every byte into JavaScript, and by 5%, 14% and 9% into
  * `sink_server.ts`, which drops them in the kernel (Bun, 10 runs each): `--full` sends 128 MiB per
- * run from 16 KiB up, which `--quick` cannot afford. Over the UDP blackhole,
- * zero-copy runs were bimodal (see `acceptance.ts`) until each run waited for the garbage
- * collector (`settle_heap.ts`); they still take many rounds there.
+ * run from 16 KiB up, which `--quick` cannot afford. Over the UDP blackhole, zero-copy runs were
+ * bimodal (see `acceptance.ts`) until each run waited for the garbage collector
+ * (`settle_heap.ts`); they still take many rounds there.
  *
  * @module
  */

@@ -29,9 +29,9 @@
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
-import { settleHeap } from "./settle_heap.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
+import { settleHeap } from "./settle_heap.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
 
 /** zcio's backends, as the table lists them. */

@@ -14,8 +14,9 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 
 /**
- * `onProgress` gets each progress line whole, prefix included. Resolves with the child's report, or with a sentence saying why there is none (it could not
- * start, failed, or printed no JSON): its exit code and its last lines of other stderr.
+ * `onProgress` gets each progress line whole, prefix included. Resolves with the child's report,
+ * or with a sentence saying why there is none (it could not start, failed, or printed no JSON):
+ * its exit code and its last lines of other stderr.
  */
 export const runReportingChild = <T>(
   command: string,

@@ -21,8 +21,9 @@ const HEADINGS: Record<string, string> = {
 export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
   const plan = PLANS[mode];
   const lines: string[] = [
-    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) interleaved runs per cell (after warm-up runs; every run is in ` +
-    "bench/out/results.json); in brackets, the ratio to the best single backend of the row (in bold).",
+    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) interleaved runs ` +
+    "per cell (after warm-up runs; every run is in bench/out/results.json); in brackets, the ratio to the best " +
+    "single backend of the row (in bold).",
     "",
   ];
   for (const sink of SINKS) {
@@ -56,7 +57,8 @@ export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): str
   }
   lines.push(
     "Every sender writes the same thing: fresh whole buffers (each its own ArrayBuffer, never written twice), prepared " +
-      "before the timed run; a run connects, writes them all, closes (msg_zerocopy and io_uring: once every notification is in; auto, as copy: once every byte is in the kernel) and, " +
+      "before the timed run; a run connects, writes them all, closes (msg_zerocopy and io_uring: once every " +
+      "notification is in; auto, as copy: once every byte is in the kernel) and, " +
       "over TCP, waits for the sink's byte count. Loopback TCP goes into a sink process of the same runtime that " +
       "drops what arrives in the kernel (recv with MSG_TRUNC, woken per MiB), so the cells measure the senders; the UDP " +
       "blackhole is 127.0.0.1 in a private network namespace whose qdisc drops every packet, so the kernel really " +

@@ -15,8 +15,8 @@
  */
 import { Bench } from "tinybench";
 import type { ConnectionStats } from "../mod.ts";
-import { sendChunks, type SendResult, type SinkTarget } from "./zerocopy_sender.ts";
 import { settleHeap } from "./settle_heap.ts";
+import { sendChunks, type SendResult, type SinkTarget } from "./zerocopy_sender.ts";
 
 const MiB = 1 << 20;
 

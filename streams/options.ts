@@ -78,6 +78,9 @@ export const checkHostname = (hostname: unknown): string => {
   return hostname;
 };
 
+/** Chunks below this many bytes are staged (copied) unless `stageBelow` says otherwise. */
+export const DEFAULT_STAGE_BELOW = 16 * 1024;
+
 /** Checks the tuning options and fills in defaults. */
 export const connectionConfig = (
   options: TuningOptions | undefined,
@@ -94,7 +97,7 @@ export const connectionConfig = (
   if (t !== "tcp" && t !== "udp") throw invalid(`transport must be "tcp" or "udp"; got ${String(t)}`);
   const stagingBytes = size("stagingBytes", o.stagingBytes, 256 * 1024, 4096, 1 << 30);
   // At least 1 KiB: Bun may move a smaller typed array's bytes, so only staged copies of them are sent.
-  const stageBelow = size("stageBelow", o.stageBelow, 16 * 1024, 1024, stagingBytes);
+  const stageBelow = size("stageBelow", o.stageBelow, DEFAULT_STAGE_BELOW, 1024, stagingBytes);
   const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);

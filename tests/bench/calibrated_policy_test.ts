@@ -3,10 +3,11 @@
  * into the acceptance check, on made-up cells: nothing here sends or times anything.
  */
 import { acceptanceChecks, ratioInterval } from "../../bench/acceptance.ts";
-import { calibratedPolicy, MARGIN, STAGED_BELOW } from "../../bench/calibrated_policy.ts";
+import { calibratedPolicy, MARGIN } from "../../bench/calibrated_policy.ts";
 import type { Cell } from "../../bench/calibration_runs.ts";
 import type { RuntimeResult } from "../../bench/runtime_calibration.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";
+import { DEFAULT_STAGE_BELOW } from "../../streams/options.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 
 const KiB = 1024;
@@ -49,7 +50,7 @@ test("calibrated_policy: a zero-copy band starts at the interpolated crossover, 
   const second = Math.round(2 ** (15 + u * (Math.log2(60 * KiB) - 15)));
   assertEquals(bun.crossovers[1], { from: "io_uring", to: "msg_zerocopy", size: second });
   assertEquals(bun.bands[2], { from: Math.round(second / 1024) * 1024, use: ["msg_zerocopy", "io_uring", "copy"] });
-  assert(bun.bands.every((b) => b.from === 0 || b.from >= STAGED_BELOW), "no zero-copy band below the staging size");
+  assert(bun.bands.every((b) => b.from === 0 || b.from >= DEFAULT_STAGE_BELOW), "no zero-copy band below the staging size");
   // The policy is one SizePolicy accepts, with Bun's bands as its own and TCP taking UDP's.
   const parsed = SizePolicy.parse(policy, "calibrated");
   assertEquals(parsed.bandFor("udp", 34 * KiB, "bun").use, ["io_uring", "msg_zerocopy", "copy"]);
