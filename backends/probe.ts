@@ -79,10 +79,17 @@ export interface ProbeResult {
   readonly optmemMax: number | undefined;
 }
 
-let cached: Promise<ProbeResult> | undefined;
+let cached: ProbeResult | undefined;
 
 /** Probes once per process and returns the same answer after. */
-export const probe = (): Promise<ProbeResult> => (cached ??= loadSys().then(run));
+export const probe = (): Promise<ProbeResult> => loadSys().then(probeWith);
+
+/**
+ * {@link probe} with the system calls already loaded, without a promise: connecting with
+ * `backend: "auto"` reads it in the middle of its setup, which need not wait for a turn of the
+ * microtask queue.
+ */
+export const probeWith = (sys: Sys): ProbeResult => (cached ??= run(sys));
 
 const run = (sys: Sys): ProbeResult => {
   const ioUring = probeIoUring(sys);

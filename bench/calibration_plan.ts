@@ -1,14 +1,21 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
- * (the README's main job, 71-80 s for both runtimes on a 2-core machine) and `--full`.
+ * (the README's main job, 77 s for both runtimes on a 2-core machine) and `--full`.
  *
- * Runs are noisy here (see `calibration_runs.ts`). Over loopback TCP, copy at 64 KiB spread by a
- * median absolute deviation of 12% over 8 MiB runs, 20% over 32 MiB runs and 3.5% over 128 MiB
- * runs into a sink that read every byte into JavaScript, and by 5%, 14% and 9% into
- * `sink_server.ts`, which drops them in the kernel (Bun, 10 runs each): `--full` sends 128 MiB per
- * run from 16 KiB up, which `--quick` cannot afford. Over the UDP blackhole, zero-copy runs were
- * bimodal (see `acceptance.ts`) until each run waited for the garbage collector
- * (`settle_heap.ts`); they still take many rounds there.
+ * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
+ * plan's rounds are whole cycles of the carryover-balanced orders (10 for five senders).
+ *
+ * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
+ * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,
+ * which `--quick` cannot afford. A run of small chunks is long enough that connecting (0.3-0.6 ms;
+ * `auto` about 0.05 ms more than copy) does not weigh on it: 16 MiB over TCP in `--quick`.
+ *
+ * Over the UDP blackhole, runs from 16 KiB up send 64 MiB. Under Deno, a run whose fresh buffers
+ * pass V8's 64 MB external-memory limit starts a full collection, which then lands inside about
+ * one run in three and takes 10-25 ms there: at 16 KiB (20 rounds), 64 MiB runs took 26 full
+ * collections and every zero-copy sender's runs were bimodal, at half speed or full; 32 and 48 MiB
+ * runs took 4 and 6 and were not. But Bun's zero-copy runs of 32 MiB ran at half the speed of its
+ * 64 MiB runs (3.2 against 6.3 GB/s, after io_uring had run in the process), and of 48 MiB at 4.1.
  *
  * @module
  */
@@ -40,26 +47,26 @@ export const PLANS: Record<Mode, Plan> = {
     tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
     udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
     tcp: {
-      rounds: 21,
+      rounds: 20,
       warmupRuns: 2,
-      bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 8 : 32) * MiB,
+      bytesPerRun: (size) => (size < 16 * KiB ? 16 : 32) * MiB,
     },
     udp: {
-      rounds: 25,
+      rounds: 20,
       warmupRuns: 3,
-      bytesPerRun: (size) => (size < 4 * KiB ? 4 : size < 16 * KiB ? 16 : 64) * MiB,
+      bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB,
     },
   },
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
     tcp: {
-      rounds: 21,
+      rounds: 20,
       warmupRuns: 4,
       bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB,
     },
     udp: {
-      rounds: 41,
+      rounds: 40,
       warmupRuns: 6,
       bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB,
     },

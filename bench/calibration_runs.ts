@@ -1,8 +1,10 @@
 /**
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
- * workload, one run each per round, in an order that rotates every round, so a noisy machine
- * drifts over all of them alike. A cell reports its median run (and its fastest).
+ * workload, one run each per round. The orders of the rounds are balanced for carryover
+ * (`carryover_balanced_orders.ts`): each sender runs right after each other one, and in each
+ * place of a round, equally often, so neither a noisy machine's drift nor what a run leaves
+ * behind for the next favors any of them. A cell reports its median run (and its fastest).
  *
  * On the 2-vCPU VM this was built on, runs are noisy: a process needs about a gigabyte of sends
  * before its paths are warm, and loopback TCP varies by 10–20% from run to run whatever the sender
@@ -18,17 +20,18 @@
  * is in the kernel) and, over TCP, waits for the sink's byte count. Each run is one tinybench
  * task iteration.
  *
- * Every run waits for the garbage collector after its buffers are prepared (`settle_heap.ts`: a
- * full collection in Bun, a short pause in V8 runtimes, whose forced collections slow down the runs
- * after them). Otherwise a run pays, at random, for collecting the buffers of the runs before it:
- * zero-copy runs over the UDP blackhole spread from a third to all of their speed, and under Deno
- * every other loopback TCP run of 32 MiB in 64 KiB chunks took 2-3 times as long as the others,
- * each of them stalled for 3-8 ms in one wait.
+ * Before its buffers are prepared, every run collects the garbage of the runs before it
+ * (`settle_heap.ts`: a full collection in Bun, a minor one in V8 runtimes). Otherwise a run pays,
+ * at random, for collecting the buffers of the runs before it: zero-copy runs over the UDP
+ * blackhole spread from a third to all of their speed, and under Deno every other loopback TCP run
+ * of 32 MiB in 64 KiB chunks took 2-3 times as long as the others, each of them stalled for 3-8 ms
+ * in one wait.
  *
  * @module
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
+import { carryoverBalancedOrders } from "./carryover_balanced_orders.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
 import { settleHeap } from "./settle_heap.ts";
@@ -72,6 +75,9 @@ export interface SinkPlan {
   readonly bytesPerRun: (size: number) => number;
 }
 
+/** The order of the senders in each round (indices into {@link SENDERS}); rounds cycle through them. */
+const ORDERS = carryoverBalancedOrders(SENDERS.length);
+
 /** The size and bytes of a warm-up run. */
 const WARMUP_SIZE = 16 * 1024, WARMUP_BYTES = 32 << 20;
 
@@ -103,8 +109,8 @@ export const runSink = async (
     const stats = new Map<Sender, RunStats[]>();
     for (let round = 0; round <= plan.rounds; round++) {
       const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
-      for (let k = 0; k < SENDERS.length; k++) {
-        const sender = SENDERS[(k + round) % SENDERS.length];
+      for (const k of ORDERS[Math.max(0, round - 1) % ORDERS.length]) {
+        const sender = SENDERS[k];
         let pool: Uint8Array[] = [];
         bench.add(sender, async () => {
           const chunks = pool;
@@ -114,8 +120,8 @@ export const runSink = async (
           if (round > 0 && sent.stats !== undefined) stats.set(sender, [...(stats.get(sender) ?? []), compact(sent.stats)]);
         }, {
           beforeEach: async () => {
-            pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
             await settleHeap();
+            pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
           },
         });
       }

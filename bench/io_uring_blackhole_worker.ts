@@ -102,8 +102,8 @@ const SETUPS: Record<UringMode, ModeSetup> = {
 /** One run: connect, write `times` chunks, close (waits for every notification); wall and CPU time. */
 const runOnce = async (mode: UringMode, size: number, times: number) => {
   const setup = SETUPS[mode];
-  const chunkAt = setup.prepare(size, times);
   await settleHeap();
+  const chunkAt = setup.prepare(size, times);
   const cpu = process.cpuUsage();
   const started = performance.now();
   const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", ...setup.options });

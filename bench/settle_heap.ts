@@ -1,37 +1,55 @@
 /**
- * Lets the runtime's garbage collector catch up before a timed run: every run of a benchmark
- * allocates its own buffers, so without this a run pays, at random, for collecting the buffers of
- * the runs before it. Call it after the run's buffers are prepared, so that allocating them does
- * not start the next collection during the run.
+ * Collects the garbage of the runs before a timed run, so that no run pays for the buffers of the
+ * runs before it. Call it before the run's buffers are prepared: the last run's buffers are dead by
+ * then and are freed, their memory goes to the new ones, and the run starts with an empty young
+ * generation that its own allocations do not fill.
  *
  * - Bun: a full collection (`Bun.gc(true)`). Over the UDP blackhole at 60 KiB, zero-copy runs of
  *   64 MiB spread from 5 to 18 GB/s without it, and ran at 12-16 GB/s with it.
- * - V8 (Deno, Node): a pause of {@link V8_PAUSE_MS}, in which V8's concurrent collector finishes
- *   the work the earlier runs left. Forcing a collection instead (`gc()` with --expose-gc) made the
- *   runs after it slower: a full one about twice as slow (Deno, 60 KiB zero-copy: 6.1 against 13.2
- *   GB/s; Node: 4.1 against 6.2), a minor one 1.4x inside the calibration. Without the pause, a
- *   Deno msg_zerocopy run that followed a copy run stalled for 5-14 ms in one write (3.4-5.7
- *   GB/s, against 8.9-11.5 after another msg_zerocopy run); with 10-20 ms, none did.
+ * - V8 (Deno, Node): a minor collection, brought on by filling the young generation with garbage
+ *   (V8 has no call for one without `--expose-gc`); about 1.5 ms with a 16 MiB semi-space. Without
+ *   it, under Deno, one loopback TCP run of 4 MiB in 512 B chunks in five paid for the collection
+ *   at its connect, 5-9 ms on a 4 ms run. An earlier 10 ms pause (waiting for V8's concurrent
+ *   collector) let the CPU go idle before every run: Deno's half of `--quick` then ran 10-25%
+ *   slower (loopback TCP 512 B 1070 against 1357 MB/s, 1 MiB 3963 against 4797; UDP 60 KiB
+ *   msg_zerocopy 11776 against 13369) and its acceptance intervals were about twice as wide. Forced
+ *   collections after the buffers were prepared (`gc()`) slowed the runs after them.
  *
  * @example
  * ```ts
- * const pool = Array.from({ length: 1024 }, () => new Uint8Array(65536).fill(1));
  * await settleHeap();
+ * const pool = Array.from({ length: 1024 }, () => new Uint8Array(65536).fill(1));
  * const started = performance.now(); // then send the pool
  * ```
  *
  * @module
  */
+import v8 from "node:v8";
 
-/** How long V8 runtimes wait before a run. */
-export const V8_PAUSE_MS = 10;
-
-/** Collects garbage (Bun) or waits for the collector (V8); see above. */
+/** Collects garbage now: a full collection in Bun, a minor one in V8. */
 export const settleHeap = (): Promise<void> => {
   const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
-  if (bun !== undefined) {
-    bun.gc(true);
-    return Promise.resolve();
+  if (bun !== undefined) bun.gc(true);
+  else emptyYoungGeneration();
+  return Promise.resolve();
+};
+
+/** Where {@link emptyYoungGeneration}'s garbage goes, so that allocating it is not optimized away. */
+let garbage: unknown;
+
+/** Elements of one garbage array: 8 KiB, well below V8's large-object size. */
+const GARBAGE_ELEMENTS = 1022;
+
+/** Allocates garbage until V8 has collected its young generation (its used size drops). */
+const emptyYoungGeneration = (): void => {
+  const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+  let used = young()?.space_used_size;
+  for (let attempt = 0; used !== undefined && attempt < 8; attempt++) {
+    const arrays = Math.ceil((young()!.space_available_size + 1) / (8 * GARBAGE_ELEMENTS)) + 1;
+    for (let i = 0; i < arrays; i++) garbage = new Array(GARBAGE_ELEMENTS);
+    const now = young()!.space_used_size;
+    if (now < used) break;
+    used = now;
   }
-  return new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
+  garbage = undefined;
 };

@@ -74,9 +74,9 @@ export const runZerocopyModes = async (
       pool = [];
       record(`msg_zerocopy ${size}`, await sendChunks(target, owned, times, (_, i) => chunks[i]));
     }, {
-      beforeEach: () => {
+      beforeEach: async () => {
+        await settleHeap();
         pool = Array.from({ length: times }, () => new Uint8Array(size).fill(size & 0xff));
-        return settleHeap();
       },
     });
     bench.add(`msg_zerocopy + lease ${size}`, async () => {

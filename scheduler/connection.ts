@@ -17,7 +17,7 @@ import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocop
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
 import { UringDispatcher } from "../backends/uring_dispatcher.ts";
 import { PathVerdicts } from "../backends/path_verdicts.ts";
-import { probe, type ProbeResult } from "../backends/probe.ts";
+import { probeWith, type ProbeResult } from "../backends/probe.ts";
 import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, SendQueue } from "../backends/send_queue.ts";
 import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
@@ -115,7 +115,7 @@ export class Connection {
         if (shared.ok) uring = shared.dispatcher;
         else downgrade(stats, `${shared.reason}; using msg_zerocopy`);
       } else if (config.backend === "auto") {
-        const found = yield* Effect.promise(() => probe());
+        const found = probeWith(sys);
         const bands = config.policy.bands(config.transport, sys.runtime);
         const wanted = bandRoutes(bands, { msgZerocopy: true, ioUring: true });
         const available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: ioUringUsable(found) === undefined };
