@@ -34,7 +34,7 @@ import type { BackendChoice, ConnectionStats } from "../mod.ts";
 import { carryoverBalancedOrders } from "./carryover_balanced_orders.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
-import { settleHeap } from "./settle_heap.ts";
+import { settleAfterPreparing, settleHeap } from "./settle_heap.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
 
 /** zcio's backends, as the table lists them. */
@@ -122,6 +122,7 @@ export const runSink = async (
           beforeEach: async () => {
             await settleHeap();
             pool = Array.from({ length: times }, (_, i) => new Uint8Array(size).fill((i * 31 + size) & 0xff));
+            await settleAfterPreparing(bytes);
           },
         });
       }

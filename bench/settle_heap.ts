@@ -9,16 +9,19 @@
  * - V8 (Deno, Node): a minor collection, brought on by filling the young generation with garbage
  *   (V8 has no call for one without `--expose-gc`); about 1.5 ms with a 16 MiB semi-space. Without
  *   it, under Deno, one loopback TCP run of 4 MiB in 512 B chunks in five paid for the collection
- *   at its connect, 5-9 ms on a 4 ms run. An earlier 10 ms pause (waiting for V8's concurrent
- *   collector) let the CPU go idle before every run: Deno's half of `--quick` then ran 10-25%
+ *   at its connect, 5-9 ms on a 4 ms run. An earlier 10 ms pause before every run (waiting for
+ *   V8's concurrent collector) let the CPU go idle: Deno's half of `--quick` then ran 10-25%
  *   slower (loopback TCP 512 B 1070 against 1357 MB/s, 1 MiB 3963 against 4797; UDP 60 KiB
- *   msg_zerocopy 11776 against 13369) and its acceptance intervals were about twice as wide. Forced
- *   collections after the buffers were prepared (`gc()`) slowed the runs after them.
+ *   msg_zerocopy 11776 against 13369), and {@link settleAfterPreparing} now pauses only after
+ *   large runs' buffers. Full collections forced with `gc()` made every run after them 2-3x slower
+ *   (Deno, `--quick`, loopback TCP 512 B: 253 against 851 MB/s), before or after the buffers were
+ *   prepared.
  *
  * @example
  * ```ts
  * await settleHeap();
  * const pool = Array.from({ length: 1024 }, () => new Uint8Array(65536).fill(1));
+ * await settleAfterPreparing(1024 * 65536);
  * const started = performance.now(); // then send the pool
  * ```
  *
@@ -33,6 +36,25 @@ export const settleHeap = (): Promise<void> => {
   else emptyYoungGeneration();
   return Promise.resolve();
 };
+
+/** V8's external-memory limit: fresh buffers past it since the last full collection start one. */
+export const V8_EXTERNAL_LIMIT_BYTES = 64 << 20;
+
+/** How long V8 runtimes wait after preparing buffers past {@link V8_EXTERNAL_LIMIT_BYTES}. */
+export const V8_PAUSE_MS = 10;
+
+/**
+ * Call after preparing `bytes` of fresh buffers. Past V8's external-memory limit (64 MiB runs
+ * and longer), V8 has just started a full collection, which otherwise finishes inside the run and
+ * takes 10-25 ms there; a pause of {@link V8_PAUSE_MS} lets it finish first. (Under Deno, loopback
+ * TCP runs of 128 MiB then spread over a 90% interval of 0.75-1.13x in `--full`, and UDP runs of
+ * 64 MiB fell into a half-speed and a full-speed group.) Smaller runs do not pause: an idle CPU
+ * before a run slowed short runs by 10-25%.
+ */
+export const settleAfterPreparing = (bytes: number): Promise<void> =>
+  (globalThis as { Bun?: unknown }).Bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
+    ? Promise.resolve()
+    : new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
 
 /** Where {@link emptyYoungGeneration}'s garbage goes, so that allocating it is not optimized away. */
 let garbage: unknown;
