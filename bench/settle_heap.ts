@@ -46,10 +46,10 @@ export const V8_PAUSE_MS = 10;
 /**
  * Call after preparing `bytes` of fresh buffers. Past V8's external-memory limit (64 MiB runs
  * and longer), V8 has just started a full collection, which otherwise finishes inside the run and
- * takes 10-25 ms there; a pause of {@link V8_PAUSE_MS} lets it finish first. (Under Deno, loopback
- * TCP runs of 128 MiB then spread over a 90% interval of 0.75-1.13x in `--full`, and UDP runs of
- * 64 MiB fell into a half-speed and a full-speed group.) Smaller runs do not pause: an idle CPU
- * before a run slowed short runs by 10-25%.
+ * takes 10-25 ms there; a pause of {@link V8_PAUSE_MS} lets it finish first. Without the pause,
+ * Deno's UDP runs of 64 MiB at 16 KiB fell into a half-speed and a full-speed group, and in one
+ * `--full` run `auto` missed 0.95x there (0.92x); with it, every UDP check of the next `--full`
+ * run passed. Smaller runs do not pause: an idle CPU before a run slowed short runs by 10-25%.
  */
 export const settleAfterPreparing = (bytes: number): Promise<void> =>
   (globalThis as { Bun?: unknown }).Bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
