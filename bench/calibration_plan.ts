@@ -15,7 +15,8 @@
  * one run in three and takes 10-25 ms there: at 16 KiB (20 rounds), 64 MiB runs took 26 full
  * collections and every zero-copy sender's runs were bimodal, at half speed or full; 32 and 48 MiB
  * runs took 4 and 6 and were not. But Bun's zero-copy runs of 32 MiB ran at half the speed of its
- * 64 MiB runs (3.2 against 6.3 GB/s, after io_uring had run in the process), and of 48 MiB at 4.1.
+ * 64 MiB runs (3.2 against 6.3 GB/s, after io_uring had run in the process), and of 48 MiB at 4.1,
+ * so runs stay at 64 MiB and, under V8, wait for that collection first (`settle_heap.ts`).
  *
  * @module
  */

@@ -29,30 +29,34 @@
  */
 import v8 from "node:v8";
 
+const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
+
 /** Collects garbage now: a full collection in Bun, a minor one in V8. */
 export const settleHeap = (): Promise<void> => {
-  const bun = (globalThis as { Bun?: { gc(full: boolean): void } }).Bun;
   if (bun !== undefined) bun.gc(true);
   else emptyYoungGeneration();
   return Promise.resolve();
 };
 
 /** V8's external-memory limit: fresh buffers past it since the last full collection start one. */
-export const V8_EXTERNAL_LIMIT_BYTES = 64 << 20;
+const V8_EXTERNAL_LIMIT_BYTES = 64 << 20;
 
 /** How long V8 runtimes wait after preparing buffers past {@link V8_EXTERNAL_LIMIT_BYTES}. */
-export const V8_PAUSE_MS = 10;
+const V8_PAUSE_MS = 10;
 
 /**
- * Call after preparing `bytes` of fresh buffers. Past V8's external-memory limit (64 MiB runs
- * and longer), V8 has just started a full collection, which otherwise finishes inside the run and
- * takes 10-25 ms there; a pause of {@link V8_PAUSE_MS} lets it finish first. Without the pause,
- * Deno's UDP runs of 64 MiB at 16 KiB fell into a half-speed and a full-speed group, and in one
- * `--full` run `auto` missed 0.95x there (0.92x); with it, every UDP check of the next `--full`
- * run passed. Smaller runs do not pause: an idle CPU before a run slowed short runs by 10-25%.
+ * Call after preparing `bytes` of fresh buffers for a run (after {@link settleHeap}). If they
+ * passed V8's external-memory limit (64 MiB runs and longer), V8 has just started a full
+ * collection, which otherwise finishes inside the run and takes 10-25 ms there; a pause of
+ * {@link V8_PAUSE_MS} lets it finish first. (The caller says how much it prepared: the growth of
+ * `process.memoryUsage().external` read 0 or less for 64 MiB in one preparation of three, when
+ * that collection had already freed older buffers.) Without the pause, Deno's UDP runs of 64 MiB at 16 KiB fell into a half-speed
+ * and a full-speed group, and in one `--full` run `auto` missed 0.95x there (0.92x); with it, every
+ * UDP check of the next `--full` run passed. Smaller runs do not pause: an idle CPU before a run
+ * slowed short runs by 10-25%.
  */
 export const settleAfterPreparing = (bytes: number): Promise<void> =>
-  (globalThis as { Bun?: unknown }).Bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
+  bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
     ? Promise.resolve()
     : new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
 

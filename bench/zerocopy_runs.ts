@@ -15,7 +15,7 @@
  */
 import { Bench } from "tinybench";
 import type { ConnectionStats } from "../mod.ts";
-import { settleHeap } from "./settle_heap.ts";
+import { settleAfterPreparing, settleHeap } from "./settle_heap.ts";
 import { sendChunks, type SendResult, type SinkTarget } from "./zerocopy_sender.ts";
 
 const MiB = 1 << 20;
@@ -77,6 +77,7 @@ export const runZerocopyModes = async (
       beforeEach: async () => {
         await settleHeap();
         pool = Array.from({ length: times }, () => new Uint8Array(size).fill(size & 0xff));
+        await settleAfterPreparing(times * size);
       },
     });
     bench.add(`msg_zerocopy + lease ${size}`, async () => {
