@@ -58,6 +58,14 @@ if [[ " $runtimes " == *" node "* ]]; then
   tally node "$p" "$(( ${f:-0} + ${c:-0} ))"
 fi
 
+# The names of the failed tests, next to the totals: CI may keep only the end of the output.
+failures=$(
+  { [ -f "$logs/bun.log" ] && grep -E '^\(fail\) ' "$logs/bun.log"
+    [ -f "$logs/deno.log" ] && sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | sed -n '/^ *FAILURES *$/,$p' | grep ' => ' | sed 's/^/(deno) /'
+    [ -f "$logs/node.log" ] && grep -E '^not ok ' "$logs/node.log" | sed 's/^/(node) /'
+  } 2>/dev/null
+)
+[ -n "$failures" ] && printf 'failed tests:\n%s\n' "$failures"
 echo "per runtime: $summary"
 echo "$passed passed, $failed failed"
 exit $status

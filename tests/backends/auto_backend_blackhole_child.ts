@@ -1,8 +1,9 @@
 /**
  * Not a test file: auto_backend_test.ts runs this in a private network namespace whose loopback
  * drops every packet at its qdisc, a sink the kernel really zero-copies to. Two connections, one
- * after the other, each write owned 60 KiB datagrams back to back without ever yielding to the
- * event loop (every write completes at once), so the send fiber cannot run until the writer waits.
+ * after the other, each write owned 60 KiB datagrams back to back. A write taken over for zero-copy
+ * completes at once, so the send fiber runs only when the writer waits on a chunk the probe held
+ * back for copy (and not on every one of those: an idle connection sends it at once).
  * Prints, as one JSON line, both connections' stats.
  */
 import { zcConnect } from "../../mod.ts";

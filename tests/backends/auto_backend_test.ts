@@ -2,7 +2,7 @@
  * What `auto` does differently from the zero-copy backends it routes to: its `writer.close()`
  * resolves once every byte is in the kernel, without waiting for the zero-copy notifications (which
  * over TCP wait for the peer), and the connection keeps those buffers pinned until they come, also
- * after it is closed. And its probe: a writer that never lets the send fiber run still learns the
+ * after it is closed. And its probe: a writer that seldom lets the send fiber run still learns the
  * kernel's answer to it.
  */
 import { PROBE_POLL_EVERY } from "../../backends/chunk_router.ts";
@@ -38,7 +38,7 @@ test("auto: writer.close() resolves before the zero-copy notifications of a peer
   await waitFor(() => client.outbox.backend.inflight === 0, "every notification, once the peer has read");
 });
 
-test("auto: a writer that never yields still gets the probe's answer: all but a few chunks go zero-copy on a fresh path, all of them on the next connection", () => {
+test("auto: a writer that keeps writing still gets the probe's answer: all but a few chunks go zero-copy on a fresh path, all of them on the next connection", () => {
   const r = runChild(runtimeCommand(import.meta.url, "auto_backend_blackhole_child"), {
     wrapper: privateNetns(["ip link set lo up", "tc qdisc add dev lo root pfifo limit 0"]),
     env: { ZCIO_PARENT_NETNS: currentNetns() },
@@ -51,12 +51,15 @@ test("auto: a writer that never yields still gets the probe's answer: all but a 
     assertEquals(s.bytes.copy + s.bytes.msg_zerocopy, CHUNKS * CHUNK, "every byte sent");
     assertEquals(s.copiedBytes, 0, "no notification said COPIED");
   }
-  // The probe window (256 KiB: 4 chunks) goes zero-copy; the chunks held back behind it go by copy
-  // until one in PROBE_POLL_EVERY reads the answer: 7 when it has come by then (without those reads,
-  // all but the probe went by copy).
+  // The probe window (256 KiB: 4 chunks) goes zero-copy, and the chunks behind it go by copy until
+  // the answer is read: at the latest by the PROBE_POLL_EVERY-th of them, which reads the
+  // notifications itself (the blackhole drops each datagram inside its send, so the answer is there
+  // by then). Earlier if the writer happened to wait for the send fiber on a copied chunk and the
+  // notification's waiter ran meanwhile (seen under Deno: 2). Without those reads, all but the
+  // probe went by copy.
   assert(
-    first.routed.copy >= PROBE_POLL_EVERY - 1 && first.routed.copy <= CHUNKS / 10,
-    `a probe held some chunks back, and its answer came while the writer kept writing: ${JSON.stringify(first.routed)}`,
+    first.routed.copy >= 1 && first.routed.copy <= PROBE_POLL_EVERY - 1,
+    `a probe held chunks back until its answer was read, at the latest by the ${PROBE_POLL_EVERY}th: ${JSON.stringify(first.routed)}`,
   );
   assertEquals(second.routed.copy, 0, "the peer's answer carried over: no probe");
   assertEquals(second.bytes.msg_zerocopy, CHUNKS * CHUNK);
