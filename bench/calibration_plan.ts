@@ -7,8 +7,13 @@
  *
  * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,
- * which `--quick` cannot afford. A run of small chunks is long enough that connecting (0.3-0.6 ms;
- * `auto` about 0.05 ms more than copy) does not weigh on it: 16 MiB over TCP in `--quick`.
+ * which `--quick` cannot afford; it sends 16 MiB per run below 16 KiB. Connecting weighs on such a
+ * run: inside the runs it took 0.6-0.8 ms at 4 KiB and, under Deno, 1.7 ms at 512 B (against
+ * 0.2-0.3 ms alone), and `auto` 0.07-0.16 ms more than copy, 1-2% of a 16 MiB run.
+ *
+ * Under Deno, runs that free 32 MiB each take turns: every other one holds the mark-compact the
+ * freed buffers started (64 KiB chunks: 1.4-2.1 against 3.0-3.7 GB/s), so a cell's median there
+ * depends on how its runs fell; forcing a full collection before every run made all of them slow.
  *
  * Over the UDP blackhole, runs from 16 KiB up send 64 MiB. Under Deno, a run whose fresh buffers
  * pass V8's 64 MB external-memory limit starts a full collection, which then lands inside about
