@@ -53,19 +53,46 @@ export interface RouteAvailability {
 }
 
 /**
- * The route of each band: its first backend that is available. (A plain loop: every `auto`
- * connection calls this twice, and `Uint8Array.from` with a mapping function cost 4-9 µs more per
- * call in the calibration's runs, Bun and Deno.)
+ * A policy's bands as the router reads them: where each starts, and the route each takes given what
+ * the connection has. Shared by every connection with the same bands and availability; never changed.
  */
-export const bandRoutes = (bands: readonly PolicyBand[], available: RouteAvailability): Uint8Array => {
+export interface RouteTable {
+  /** The first size of each band, smallest first. */
+  readonly from: Float64Array;
+  /** Each band's route: its first backend that is available. */
+  readonly routes: Uint8Array;
+  /** Whether a band routes to msg_zerocopy. */
+  readonly msgZerocopy: boolean;
+  /** Whether a band routes to io_uring. */
+  readonly ioUring: boolean;
+}
+
+/** Tables made so far, per bands array and per availability (see {@link routeTable}). */
+const tables = new WeakMap<readonly PolicyBand[], (RouteTable | undefined)[]>();
+
+/**
+ * The {@link RouteTable} of `bands` given what is `available`, made once and then shared: every
+ * `auto` connection asks for one, and making the tables anew took about 30 µs more per connect
+ * inside the calibration's runs (Bun, loopback runs of 16 MiB in 4 KiB chunks, where code and data
+ * are cold after the writes).
+ */
+export const routeTable = (bands: readonly PolicyBand[], available: RouteAvailability): RouteTable => {
+  let byAvailability = tables.get(bands);
+  if (byAvailability === undefined) tables.set(bands, byAvailability = []);
+  return byAvailability[(available.msgZerocopy ? 1 : 0) | (available.ioUring ? 2 : 0)] ??= makeTable(bands, available);
+};
+
+const makeTable = (bands: readonly PolicyBand[], available: RouteAvailability): RouteTable => {
+  const from = new Float64Array(bands.length);
   const routes = new Uint8Array(bands.length);
   for (let i = 0; i < bands.length; i++) {
+    from[i] = bands[i].from;
     const backend = bands[i].use.find((b: PolicyBackend) =>
       b === "copy" || (b === "msg_zerocopy" && available.msgZerocopy) || (b === "io_uring" && available.ioUring)
     )!;
     routes[i] = backend === "io_uring" ? ROUTE_IO_URING : backend === "msg_zerocopy" ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY;
   }
-  return routes;
+  return { from, routes, msgZerocopy: routes.includes(ROUTE_MSG_ZEROCOPY), ioUring: routes.includes(ROUTE_IO_URING) };
 };
 
 export class ChunkRouter {
@@ -76,32 +103,32 @@ export class ChunkRouter {
   #pressure = false;
   /** Chunks the unanswered probe has sent by copy since the last read of notifications. */
   #heldBack = 0;
+  #beforeZeroCopy: (() => void) | undefined;
 
   /**
-   * @param bands the policy's bands for this connection's transport
-   * @param routes {@link bandRoutes} of them
+   * @param table the policy's bands for this connection, as {@link routeTable} gives them
    * @param msgZerocopy the socket's MSG_ZEROCOPY state, if any band routes there
    * @param ioUring the socket's io_uring sender, if any band routes there
    * @param queuedOwnedBytes owned bytes queued and not yet sent
+   * @param beforeZeroCopy run once, just before the first chunk the policy sends zero-copy: where
+   *   the connection starts its zero-copy routes from what an earlier connection learnt of the peer
+   *   (`path_verdicts.ts`), a lookup that connections sending only small chunks never make
    */
   constructor(
-    bands: readonly PolicyBand[],
-    routes: Uint8Array,
+    table: RouteTable,
     private readonly msgZerocopy: ZeroCopyRoute | undefined,
     private readonly ioUring: ZeroCopyRoute | undefined,
     private readonly stats: SendStats,
     private readonly queuedOwnedBytes: () => number,
-    private readonly probeBytes = PROBE_BYTES,
+    beforeZeroCopy?: () => void,
   ) {
-    this.#from = new Float64Array(bands.length);
-    for (let i = 0; i < bands.length; i++) this.#from[i] = bands[i].from;
-    this.#routes = routes;
-    this.#last = bands.length - 1;
+    if (table.msgZerocopy && msgZerocopy === undefined) throw new Error("a band routes to msg_zerocopy, which is missing");
+    if (table.ioUring && ioUring === undefined) throw new Error("a band routes to io_uring, which is missing");
+    this.#from = table.from;
+    this.#routes = table.routes;
+    this.#last = table.from.length - 1;
     this.#noBuffers = stats.noBufferFallbacks;
-    for (const route of routes) {
-      if (route === ROUTE_MSG_ZEROCOPY && msgZerocopy === undefined) throw new Error("a band routes to msg_zerocopy, which is missing");
-      if (route === ROUTE_IO_URING && ioUring === undefined) throw new Error("a band routes to io_uring, which is missing");
-    }
+    this.#beforeZeroCopy = beforeZeroCopy;
   }
 
   /** The route the policy gives `size` before the kernel's reports are considered. */
@@ -116,6 +143,11 @@ export class ChunkRouter {
   route(size: number): number {
     const route = this.planned(size);
     if (route === ROUTE_COPY) return ROUTE_COPY;
+    if (this.#beforeZeroCopy !== undefined) {
+      const first = this.#beforeZeroCopy;
+      this.#beforeZeroCopy = undefined;
+      first();
+    }
     const zc = route === ROUTE_IO_URING ? this.ioUring! : this.msgZerocopy!;
     const d = zc.downgrade;
     if (!d.enabled) return ROUTE_COPY;
@@ -133,7 +165,7 @@ export class ChunkRouter {
   /** Whether a chunk of `size` more bytes would overfill the probe window. */
   #probeFull(zc: ZeroCopyRoute, size: number): boolean {
     const pending = zc.inflightBytes + this.queuedOwnedBytes();
-    return pending > 0 && pending + size > this.probeBytes;
+    return pending > 0 && pending + size > PROBE_BYTES;
   }
 
   /** After ENOBUFS or ENOMEM: true until no zero-copy buffer is in flight. */

@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { AutoBackend } from "../backends/auto_backend.ts";
 import type { Backend } from "../backends/backend.ts";
-import { bandRoutes, ChunkRouter, type RouteAvailability } from "../backends/chunk_router.ts";
+import { ChunkRouter, type RouteAvailability, routeTable, type RouteTable } from "../backends/chunk_router.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
 import { IoUringSender } from "../backends/io_uring.ts";
 import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
@@ -18,7 +18,7 @@ import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_se
 import { UringDispatcher } from "../backends/uring_dispatcher.ts";
 import { PathVerdicts } from "../backends/path_verdicts.ts";
 import { probeWith, type ProbeResult } from "../backends/probe.ts";
-import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, SendQueue } from "../backends/send_queue.ts";
+import { SendQueue } from "../backends/send_queue.ts";
 import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
 import { AF_INET6, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
@@ -108,7 +108,7 @@ export class Connection {
       // io_uring falls back to msg_zerocopy, and msg_zerocopy to copy, each with its reason in stats.
       // "auto" sets up only what its policy routes to, out of what probe() found.
       let uring: UringDispatcher | undefined;
-      let routes: Uint8Array | undefined;
+      let table: RouteTable | undefined;
       let wantsZerocopy = config.backend === "msg_zerocopy" || config.backend === "io_uring";
       if (config.backend === "io_uring") {
         const shared = UringDispatcher.shared(sys, waiter);
@@ -117,48 +117,48 @@ export class Connection {
       } else if (config.backend === "auto") {
         const found = probeWith(sys);
         const bands = config.policy.bands(config.transport, sys.runtime);
-        const wanted = bandRoutes(bands, { msgZerocopy: true, ioUring: true });
-        const available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: ioUringUsable(found) === undefined };
-        if (wanted.includes(ROUTE_IO_URING) && !available.ioUring) {
-          downgrade(stats, `${ioUringUsable(found)}; auto uses the policy's next choice`);
+        const noIoUring = ioUringUsable(found);
+        const msgZerocopy = found.msgZerocopy.available;
+        if (noIoUring !== undefined && routeTable(bands, EVERY_ROUTE).ioUring) {
+          downgrade(stats, `${noIoUring}; auto uses the policy's next choice`);
         }
-        routes = bandRoutes(bands, available);
-        if (routes.includes(ROUTE_IO_URING)) {
+        table = routeTable(bands, { msgZerocopy, ioUring: noIoUring === undefined });
+        if (table.ioUring) {
           const shared = UringDispatcher.shared(sys, waiter);
           if (shared.ok) uring = shared.dispatcher;
           else {
             downgrade(stats, `${shared.reason}; auto uses the policy's next choice`);
-            routes = bandRoutes(bands, { ...available, ioUring: false });
+            table = routeTable(bands, { msgZerocopy, ioUring: false });
           }
         }
-        wantsZerocopy = routes.includes(ROUTE_MSG_ZEROCOPY);
+        wantsZerocopy = table.msgZerocopy;
         if (wantsZerocopy && !enableZerocopy(sys, fd, stats)) {
           wantsZerocopy = false;
-          routes = bandRoutes(bands, { msgZerocopy: false, ioUring: uring !== undefined });
+          table = routeTable(bands, { msgZerocopy: false, ioUring: uring !== undefined });
         }
       }
-      const zerocopy = wantsZerocopy && (routes !== undefined || (uring === undefined && enableZerocopy(sys, fd, stats)))
+      const zerocopy = wantsZerocopy && (table !== undefined || (uring === undefined && enableZerocopy(sys, fd, stats)))
         ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
         : undefined;
       const direct = udp ? new DatagramSender(sys, fd, slab, 0, zerocopy) : new StreamSender(sys, fd, slab, 0, zerocopy);
       const ring = uring !== undefined ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes) : undefined;
       // The router reads the queue, made below.
       let queue: SendQueue;
-      const auto = routes !== undefined
+      // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
+      const followPeer = () => {
+        const peer = peerKey(sys, fd, config.transport);
+        const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
+        if (peer !== undefined) PathVerdicts.shared.follow(peer, downgrades, stats);
+      };
+      const auto = table !== undefined
         ? new AutoBackend(
           direct,
           ring,
-          new ChunkRouter(config.policy.bands(config.transport, sys.runtime), routes, zerocopy, ring, stats, () => queue.ownedBytes),
+          new ChunkRouter(table, zerocopy, ring, stats, () => queue.ownedBytes, followPeer),
           uring?.leases,
         )
         : undefined;
       const backend: Backend = auto ?? ring ?? direct;
-      if (auto !== undefined) {
-        // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
-        const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
-        const peer = peerKey(sys, fd, config.transport);
-        if (peer !== undefined && downgrades.length > 0) PathVerdicts.shared.follow(peer, downgrades, stats);
-      }
       // Leases made without registered memory. Counted, so that a connection with none out skips
       // the WeakSet lookup per chunk; a lease dropped unwritten only brings the lookup back.
       const plainLeases = new WeakSet<Uint8Array>();
@@ -309,6 +309,9 @@ const maxChunkBytes = (sys: Sys, fd: number, udp: boolean): number => {
   sys.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(domain.buffer));
   return domain[0] === AF_INET6 ? 65527 : 65507;
 };
+
+/** Every backend, to learn whether the policy names io_uring anywhere. */
+const EVERY_ROUTE: RouteAvailability = { msgZerocopy: true, ioUring: true };
 
 /** Either sender's control memory fits in this. */
 const SENDER_CONTROL_BYTES = Math.max(STREAM_SENDER_CONTROL_BYTES, DATAGRAM_SENDER_CONTROL_BYTES);

@@ -4,7 +4,7 @@
  * has confirmed zero-copy, the pause after ENOBUFS/ENOMEM, and the per-peer answers that let a new
  * connection skip the probe. Nothing here sends or times anything.
  */
-import { bandRoutes, ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
+import { ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, routeTable, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
 import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
 import {
   MAX_PEERS,
@@ -45,15 +45,15 @@ const rig = (available = { msgZerocopy: true, ioUring: true }) => {
   const mz = available.msgZerocopy ? new FakeRoute() : undefined;
   const uring = available.ioUring ? new FakeRoute() : undefined;
   let queued = 0;
-  const router = new ChunkRouter(BANDS, bandRoutes(BANDS, available), mz, uring, stats, () => queued);
+  const router = new ChunkRouter(routeTable(BANDS, available), mz, uring, stats, () => queued);
   return { stats, mz, uring, router, queue: (bytes: number) => (queued = bytes) };
 };
 
 test("chunk_router: each size takes its band's first available backend", () => {
-  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: true, ioUring: true })), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_IO_URING]);
-  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: false, ioUring: true })), [ROUTE_COPY, ROUTE_IO_URING, ROUTE_IO_URING]);
-  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: true, ioUring: false })), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_MSG_ZEROCOPY]);
-  assertEquals(Array.from(bandRoutes(BANDS, { msgZerocopy: false, ioUring: false })), [ROUTE_COPY, ROUTE_COPY, ROUTE_COPY]);
+  assertEquals(Array.from(routeTable(BANDS, { msgZerocopy: true, ioUring: true }).routes), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_IO_URING]);
+  assertEquals(Array.from(routeTable(BANDS, { msgZerocopy: false, ioUring: true }).routes), [ROUTE_COPY, ROUTE_IO_URING, ROUTE_IO_URING]);
+  assertEquals(Array.from(routeTable(BANDS, { msgZerocopy: true, ioUring: false }).routes), [ROUTE_COPY, ROUTE_MSG_ZEROCOPY, ROUTE_MSG_ZEROCOPY]);
+  assertEquals(Array.from(routeTable(BANDS, { msgZerocopy: false, ioUring: false }).routes), [ROUTE_COPY, ROUTE_COPY, ROUTE_COPY]);
 
   const { router, mz, uring } = rig();
   // Confirmed zero-copy on both routes: the policy alone decides.
@@ -72,6 +72,20 @@ test("chunk_router: each size takes its band's first available backend", () => {
   }
   const none = rig({ msgZerocopy: false, ioUring: false });
   for (const [size] of expect) assertEquals(none.router.route(size), ROUTE_COPY, `nothing zero-copy: ${size} by copy`);
+});
+
+test("chunk_router: a policy's route table is made once per availability and shared by every connection", () => {
+  const every = routeTable(BANDS, { msgZerocopy: true, ioUring: true });
+  assert(routeTable(BANDS, { msgZerocopy: true, ioUring: true }) === every, "the same bands and availability: the same table");
+  assertEquals(Array.from(every.from), [0, 16 * KiB, 64 * KiB]);
+  assertEquals([every.msgZerocopy, every.ioUring], [true, true]);
+  const copyOnly = routeTable(BANDS, { msgZerocopy: false, ioUring: false });
+  assert(copyOnly !== every, "another availability: another table");
+  assertEquals([copyOnly.msgZerocopy, copyOnly.ioUring], [false, false]);
+  const other = SizePolicy.parse({ version: 1, tcp: [{ from: 0, use: "copy" }, { from: 16 * KiB, use: "io_uring" }] }, "other");
+  const otherTable = routeTable(other.bands("tcp"), { msgZerocopy: true, ioUring: true });
+  assertEquals(Array.from(otherTable.routes), [ROUTE_COPY, ROUTE_IO_URING], "another policy's bands: their own table");
+  assertEquals([otherTable.msgZerocopy, otherTable.ioUring], [false, true]);
 });
 
 test("chunk_router: a route the kernel reported COPIED goes by copy until reprobeBytes have gone by copy, then probes again", () => {
@@ -138,7 +152,7 @@ test("chunk_router: while a probe is unanswered, one held-back chunk in PROBE_PO
   for (const answer of ["zero-copied", "copied"] as const) {
     const stats = new SendStats();
     const mz = new DrainingRoute();
-    const router = new ChunkRouter(BANDS, bandRoutes(BANDS, { msgZerocopy: true, ioUring: false }), mz, undefined, stats, () => 0);
+    const router = new ChunkRouter(routeTable(BANDS, { msgZerocopy: true, ioUring: false }), mz, undefined, stats, () => 0);
     assertEquals(router.route(32 * KiB), ROUTE_MSG_ZEROCOPY, "the probe");
     mz.inflightBytes = PROBE_BYTES;
     for (let i = 1; i < PROBE_POLL_EVERY; i++) assertEquals(router.route(32 * KiB), ROUTE_COPY, `held back ${i}`);
@@ -177,7 +191,7 @@ test("chunk_router: after ENOBUFS or ENOMEM, chunks go by copy until no zero-cop
 test("chunk_router: a router over a band whose backend is missing is a programming error", () => {
   let threw = false;
   try {
-    new ChunkRouter(BANDS, bandRoutes(BANDS, { msgZerocopy: true, ioUring: true }), undefined, undefined, new SendStats(), () => 0);
+    new ChunkRouter(routeTable(BANDS, { msgZerocopy: true, ioUring: true }), undefined, undefined, new SendStats(), () => 0);
   } catch {
     threw = true;
   }
@@ -198,6 +212,26 @@ test("path_verdicts: answers per peer, fresh for a minute, the least recently an
   for (let i = 0; i <= MAX_PEERS; i++) v.record(`tcp 10.1.0.${i} 1`, true, t + 2);
   assertEquals(v.get("udp 10.0.0.1 53", t + 3), PATH_UNKNOWN, "evicted, the oldest");
   assertEquals(v.get("tcp 10.1.0.1 1", t + 3), PATH_COPIES);
+});
+
+test("chunk_router: the peer's answer is looked up once, at the first chunk the policy sends zero-copy, and decides that chunk", () => {
+  const v = new PathVerdicts();
+  v.record("tcp 127.0.0.1 8", true);
+  const stats = new SendStats();
+  const mz = new FakeRoute(), uring = new FakeRoute();
+  let lookups = 0;
+  const router = new ChunkRouter(routeTable(BANDS, { msgZerocopy: true, ioUring: true }), mz, uring, stats, () => 0, () => {
+    lookups++;
+    v.follow("tcp 127.0.0.1 8", [mz.downgrade, uring.downgrade], stats);
+  });
+  for (let i = 0; i < 3; i++) assertEquals(router.route(4 * KiB), ROUTE_COPY);
+  assertEquals(lookups, 0, "chunks the policy sends by copy never look");
+  assertEquals(router.route(MiB), ROUTE_COPY, "the first zero-copy chunk already follows the peer's answer (copies)");
+  assertEquals(lookups, 1);
+  assertEquals(stats.downgradeReasons, [PEER_COPIES_REASON]);
+  router.route(32 * KiB);
+  router.route(MiB);
+  assertEquals(lookups, 1, "once per connection");
 });
 
 test("path_verdicts: a new connection starts from its peer's answer, and teaches the next one", () => {
