@@ -3,7 +3,7 @@
  * (the README's main job, 77 s for both runtimes on a 2-core machine) and `--full`.
  *
  * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
- * plan's rounds are whole cycles of the carryover-balanced orders (10 for five senders).
+ * plan's rounds are whole cycles of the carryover-balanced orders (4 for five senders).
  *
  * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,

@@ -2,9 +2,10 @@
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
  * workload, one run each per round. The orders of the rounds are balanced for carryover
- * (`carryover_balanced_orders.ts`): each sender runs right after each other one, and in each
- * place of a round, equally often, so neither a noisy machine's drift nor what a run leaves
- * behind for the next favors any of them. A cell reports its median run (and its fastest).
+ * (`carryover_balanced_orders.ts`): over each cycle of 4 rounds, each sender runs right after
+ * each other one exactly once, counting the runs that end one round and start the next, so what a
+ * run leaves behind for the next favors none of them. A cell reports its median run (and its
+ * fastest).
  *
  * On the 2-vCPU VM this was built on, runs are noisy: a process needs about a gigabyte of sends
  * before its paths are warm, and loopback TCP varies by 10–20% from run to run whatever the sender
@@ -111,7 +112,8 @@ export const runSink = async (
     const stats = new Map<Sender, RunStats[]>();
     for (let round = 0; round <= plan.rounds; round++) {
       const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
-      for (const k of ORDERS[Math.max(0, round - 1) % ORDERS.length]) {
+      // The warm-up round takes the cycle's last order, so the first timed run follows its last run.
+      for (const k of ORDERS[(round + ORDERS.length - 1) % ORDERS.length]) {
         const sender = SENDERS[k];
         let pool: Uint8Array[] = [];
         bench.add(sender, async () => {
