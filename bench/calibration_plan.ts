@@ -9,7 +9,8 @@
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,
  * which `--quick` cannot afford; it sends 16 MiB per run below 16 KiB. Connecting weighs on such a
  * run: inside the runs it took 0.6-0.8 ms at 4 KiB and, under Deno, 1.7 ms at 512 B (against
- * 0.2-0.3 ms alone), and `auto` 0.07-0.16 ms more than copy, 1-2% of a 16 MiB run.
+ * 0.2-0.3 ms alone), and `auto` 0.07-0.16 ms more than copy (1-2% of a 16 MiB run) until it did
+ * less at connect (7808b27): 0.02 ms more under Bun, about 0.05 under Deno.
  *
  * Under Deno, runs that free 32 MiB each take turns: every other one holds the mark-compact the
  * freed buffers started (64 KiB chunks: 1.4-2.1 against 3.0-3.7 GB/s), so a cell's median there
