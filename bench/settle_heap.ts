@@ -49,11 +49,11 @@ const V8_PAUSE_MS = 10;
  * passed V8's external-memory limit (64 MiB runs and longer), V8 has just started a full
  * collection, which otherwise finishes inside the run and takes 10-25 ms there; a pause of
  * {@link V8_PAUSE_MS} lets it finish first. (The caller says how much it prepared: the growth of
- * `process.memoryUsage().external` read 0 or less for 64 MiB in one preparation of three, when
- * that collection had already freed older buffers.) Without the pause, Deno's UDP runs of 64 MiB at 16 KiB fell into a half-speed
- * and a full-speed group, and in one `--full` run `auto` missed 0.95x there (0.92x); with it, every
- * UDP check of the next `--full` run passed. Smaller runs do not pause: an idle CPU before a run
- * slowed short runs by 10-25%.
+ * `process.memoryUsage().external` read 0 or less for 64 MiB in one preparation of three, when that
+ * collection had already freed older buffers.) Without the pause, Deno's UDP runs of 64 MiB at
+ * 16 KiB fell into a half-speed and a full-speed group, and in one `--full` run `auto` missed 0.95x
+ * there (0.92x); with it, every UDP check of the next `--full` run passed. Smaller runs do not
+ * pause: an idle CPU before a run slowed short runs by 10-25%.
  */
 export const settleAfterPreparing = (bytes: number): Promise<void> =>
   bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES

@@ -144,17 +144,16 @@ export class Connection {
       const ring = uring !== undefined ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes) : undefined;
       // The router reads the queue, made below.
       let queue: SendQueue;
-      // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
-      const followPeer = () => {
-        const peer = peerKey(sys, fd, config.transport);
-        const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
-        if (peer !== undefined) PathVerdicts.shared.follow(peer, downgrades, stats);
-      };
       const auto = table !== undefined
         ? new AutoBackend(
           direct,
           ring,
-          new ChunkRouter(table, zerocopy, ring, stats, () => queue.ownedBytes, followPeer),
+          // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
+          new ChunkRouter(table, zerocopy, ring, stats, () => queue.ownedBytes, () => {
+            const peer = peerKey(sys, fd, config.transport);
+            const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
+            if (peer !== undefined) PathVerdicts.shared.follow(peer, downgrades, stats);
+          }),
           uring?.leases,
         )
         : undefined;
