@@ -105,24 +105,28 @@ export class AutoBackend implements Backend, ChunkRoutes {
 
   submit(queue: SendQueue, stats: SendStats): number {
     const ring = this.ring, direct = this.direct;
+    // Without a ring every route is the direct sender's, so there are no runs to find: the scan
+    // reads the route of every queued segment, which cost Bun 1.4-2.3% of auto's speed in 4 KiB
+    // datagrams.
+    if (ring === undefined) return direct.submit(queue, stats);
     for (;;) {
       const n = queue.length;
       if (n === 0) return SUBMITTED;
       // The chain in flight is the head of the queue; its completion wakes the fiber.
-      if (ring !== undefined && ring.busy) return SUBMITTED;
+      if (ring.busy) return SUBMITTED;
       const onRing = queue.route(0) === ROUTE_IO_URING;
       const max = Math.min(n, MAX_RUN);
       let run = 1;
       while (run < max && (queue.route(run) === ROUTE_IO_URING) === onRing) run++;
       if (onRing) {
-        this.#active = ring!;
-        return ring!.submit(queue, stats, run);
+        this.#active = ring;
+        return ring.submit(queue, stats, run);
       }
       this.#active = direct;
       const copied = stats.bytes.copy;
       const result = direct.submit(queue, stats, run);
       // Bytes sent by copy count toward the ring's re-probe too.
-      if (ring !== undefined) ring.downgrade.countCopied(stats.bytes.copy - copied);
+      ring.downgrade.countCopied(stats.bytes.copy - copied);
       if (result !== SUBMITTED) return result;
     }
   }
