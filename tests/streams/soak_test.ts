@@ -3,8 +3,9 @@
  * loopback TCP, both ends in this process: seeded random chunk sizes from 1 B to 4 MiB (staged,
  * borrowed, and whole fresh buffers that zero-copy backends take over), random pauses of the
  * writer and of the reader, and a SHA-256 of every byte on each side. Open fds must be the same
- * before and after, and RSS (after a warm-up connection and, where the runtime allows, a GC) within
- * RSS_TOLERANCE.
+ * before and after, and RSS (after a warm-up connection and, where the runtime allows, a GC) must
+ * not grow by RSS_TOLERANCE or more. It may shrink by more: Bun once came out 64.1 MiB lower after
+ * io_uring's soak than before it, memory of earlier tests given back, which is no leak.
  *
  * Size per backend: 4 GiB in every runtime (measured on the 2-core CI machine at 200-360 MB/s with
  * both hashes on the one thread, so 4 GiB x 3 backends x 3 runtimes is about 3 minutes);
@@ -88,7 +89,7 @@ const soak = async (backend: BackendChoice, total: number, seed: number) => {
 };
 
 for (const [i, backend] of SOAK_BACKENDS.entries()) {
-  test(`soak (${backend}): ${SOAK_BYTES >= FULL ? "4 GiB" : mib(SOAK_BYTES)} of random chunk sizes with random pauses, SHA-256 end to end; fds and RSS unchanged`, async () => {
+  test(`soak (${backend}): ${SOAK_BYTES >= FULL ? "4 GiB" : mib(SOAK_BYTES)} of random chunk sizes with random pauses, SHA-256 end to end; fds unchanged, RSS not grown`, async () => {
     // Warm up with a short soak of the same kind: the allocator and the heap reach their working
     // size (and zcio its once-per-process state) before anything is measured.
     await warmUp();
@@ -114,6 +115,6 @@ for (const [i, backend] of SOAK_BACKENDS.entries()) {
       `${r.writerPauses} writer and ${r.readerPauses} reader pauses; bytes ${JSON.stringify(b)}, ${r.stats.downgrades} downgrades; ` +
       `fds ${fdsBefore} -> ${openFds()}; RSS ${mib(rssBefore)} -> ${mib(rssAfter)} (tolerance ${mib(RSS_TOLERANCE)}, peak ${mib(peak)})` +
       (SOAK_BYTES < FULL ? `; SHORTENED by ZCIO_SOAK_MIB: the full soak is 4 GiB` : ""));
-    assert(Math.abs(rssAfter - rssBefore) < RSS_TOLERANCE, `RSS ${mib(rssBefore)} before, ${mib(rssAfter)} after`);
+    assert(rssAfter - rssBefore < RSS_TOLERANCE, `RSS ${mib(rssBefore)} before, ${mib(rssAfter)} after`);
   });
 }
