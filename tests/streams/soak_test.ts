@@ -4,8 +4,8 @@
  * borrowed, and whole fresh buffers that zero-copy backends take over), random pauses of the
  * writer and of the reader, and a SHA-256 of every byte on each side. Open fds must be the same
  * before and after, and RSS (after a warm-up connection and, where the runtime allows, a GC) must
- * not grow by RSS_TOLERANCE or more. It may shrink by more: Bun once came out 64.1 MiB lower after
- * io_uring's soak than before it, memory of earlier tests given back, which is no leak.
+ * not grow by RSS_TOLERANCE or more. It may shrink by more (Bun once came out 64.1 MiB lower after
+ * io_uring's soak than before it): a leak only grows.
  *
  * Size per backend: 4 GiB in every runtime (measured on the 2-core CI machine at 200-360 MB/s with
  * both hashes on the one thread, so 4 GiB x 3 backends x 3 runtimes is about 3 minutes);
