@@ -11,19 +11,21 @@
  * overlaps them): pairing then divides one run's noise by another's (a cell at 0.98x by medians was
  * 0.77x paired). A bootstrap interval of the ratio of medians (each sender's runs resampled on
  * their own, 90%) is printed with each check: a miss with the bar inside it is within this run's
- * noise.
+ * noise. While some check's interval holds the bar, `runSink` adds rounds to the size most in doubt
+ * ({@link mostDoubtful}), so each check states how many runs it took.
  *
  * @module
  */
 import type { Cell } from "./calibration_runs.ts";
-import { label, median } from "./calibration_runs.ts";
-import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
+import { median } from "./median.ts";
+import { label } from "./size_label.ts";
+import type { RuntimeResult } from "./runtime_calibration.ts";
+import { SINK_TITLES, SINKS } from "./sinks.ts";
 
 export const REQUIRED = 0.95;
 
-export interface Check {
-  readonly sink: string;
-  readonly runtime: string;
+/** The check at one chunk size of one sink and runtime. */
+export interface SizeCheck {
   readonly size: number;
   readonly best: string;
   readonly bestMbps: number;
@@ -32,13 +34,37 @@ export interface Check {
   readonly ratio: number;
   /** A 90% bootstrap interval of `ratio`. */
   readonly interval: readonly [number, number];
+  /** auto's timed runs (the best backend has as many). */
+  readonly runs: number;
   readonly pass: boolean;
+}
+
+export interface Check extends SizeCheck {
+  readonly sink: string;
+  readonly runtime: string;
 }
 
 /** The best single backend at `size` in `cells`. */
 export const bestBackend = (cells: readonly Cell[], size: number): Cell =>
   cells.filter((c) => c.size === size && c.sender !== "runtime" && c.sender !== "auto")
     .reduce((a, b) => (b.mbps > a.mbps ? b : a));
+
+/** auto against the best single backend at `size` in `cells` (one sink, one runtime). */
+export const checkSize = (cells: readonly Cell[], size: number): SizeCheck => {
+  const best = bestBackend(cells, size);
+  const auto = cells.find((c) => c.size === size && c.sender === "auto")!;
+  const ratio = auto.mbps / best.mbps;
+  return {
+    size,
+    best: best.sender,
+    bestMbps: best.mbps,
+    autoMbps: auto.mbps,
+    ratio,
+    interval: ratioInterval(auto.samples, best.samples),
+    runs: auto.samples.length,
+    pass: ratio >= REQUIRED,
+  };
+};
 
 export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => {
   const checks: Check[] = [];
@@ -47,24 +73,33 @@ export const acceptanceChecks = (results: readonly RuntimeResult[]): Check[] => 
       const cells = r.sinks[sink];
       if (typeof cells === "string") continue;
       for (const size of [...new Set(cells.map((c) => c.size))]) {
-        const best = bestBackend(cells, size);
-        const auto = cells.find((c) => c.size === size && c.sender === "auto")!;
-        const ratio = auto.mbps / best.mbps;
-        checks.push({
-          sink: SINK_TITLES[sink],
-          runtime: r.runtime,
-          size,
-          best: best.sender,
-          bestMbps: best.mbps,
-          autoMbps: auto.mbps,
-          ratio,
-          interval: ratioInterval(auto.samples, best.samples),
-          pass: ratio >= REQUIRED,
-        });
+        checks.push({ sink: SINK_TITLES[sink], runtime: r.runtime, ...checkSize(cells, size) });
       }
     }
   }
   return checks;
+};
+
+/**
+ * How clearly the runs decided `check`: the distance from its ratio to {@link REQUIRED}, in parts
+ * of its interval's width on that side. Below 1, the interval holds the bar: the check is in
+ * doubt, the more so the nearer 0, whether it passed or not.
+ */
+export const doubt = (check: SizeCheck): number => {
+  const { ratio, interval: [lo, hi] } = check;
+  const distance = Math.abs(ratio - REQUIRED);
+  const width = ratio >= REQUIRED ? ratio - lo : hi - ratio;
+  return width > 0 ? distance / width : distance > 0 ? Infinity : 0;
+};
+
+/** The size in `cells` whose check is most in doubt ({@link doubt} below 1), or undefined if none is. */
+export const mostDoubtful = (cells: readonly Cell[]): number | undefined => {
+  let most: number | undefined, least = 1;
+  for (const size of new Set(cells.map((c) => c.size))) {
+    const d = doubt(checkSize(cells, size));
+    if (d < least) [most, least] = [size, d];
+  }
+  return most;
 };
 
 /** Resamples drawn for {@link ratioInterval}. */
@@ -91,7 +126,7 @@ export const ratioInterval = (a: readonly number[], b: readonly number[]): [numb
 export const formatChecks = (checks: readonly Check[]): string => {
   const lines = checks.map((c) =>
     `${c.pass ? "PASS" : "FAIL"}  ${c.sink}, ${c.runtime}, ${label(c.size)}: auto = ${c.ratio.toFixed(2)}x the best single ` +
-    `backend, ${c.best} (medians ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s; 90% interval ` +
+    `backend, ${c.best} (medians of ${c.runs} runs ${c.autoMbps.toFixed(0)} / ${c.bestMbps.toFixed(0)} MB/s; 90% interval ` +
     `${c.interval[0].toFixed(2)}-${c.interval[1].toFixed(2)}); needs ${REQUIRED}x`
   );
   const failed = checks.filter((c) => !c.pass);

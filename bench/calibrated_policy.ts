@@ -22,7 +22,8 @@
 import { type PolicyBackend, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
 import { DEFAULT_STAGE_BELOW } from "../streams/options.ts";
 import type { Cell } from "./calibration_runs.ts";
-import type { RuntimeResult, SinkName } from "./runtime_calibration.ts";
+import type { RuntimeResult } from "./runtime_calibration.ts";
+import type { SinkName } from "./sinks.ts";
 
 /** How much better than copy a zero-copy backend must be to be chosen. */
 export const MARGIN = 0.05;

@@ -1,9 +1,9 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
- * (the README's main job, 74-78 s for both runtimes on a 2-core machine) and `--full`.
+ * (the README's main job, about 85 s for both runtimes on a 2-core machine) and `--full`.
  *
  * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
- * plan's rounds are whole cycles of the carryover-balanced orders (4 for five senders).
+ * plan's rounds are whole cycles of the carryover-balanced orders (3 for zcio's four backends).
  *
  * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,
@@ -54,28 +54,32 @@ export const PLANS: Record<Mode, Plan> = {
     tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
     udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
     tcp: {
-      rounds: 20,
+      rounds: 21,
       warmupRuns: 2,
       bytesPerRun: (size) => (size < 16 * KiB ? 16 : 32) * MiB,
+      followUpRounds: 15,
     },
     udp: {
-      rounds: 20,
+      rounds: 21,
       warmupRuns: 3,
       bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB,
+      followUpRounds: 15,
     },
   },
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
     tcp: {
-      rounds: 20,
+      rounds: 21,
       warmupRuns: 4,
       bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB,
+      followUpRounds: 42,
     },
     udp: {
-      rounds: 40,
+      rounds: 39,
       warmupRuns: 6,
       bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB,
+      followUpRounds: 42,
     },
   },
 };

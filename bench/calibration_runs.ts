@@ -1,17 +1,29 @@
 /**
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
- * workload, one run each per round. The orders of the rounds are balanced for carryover
- * (`carryover_balanced_orders.ts`): over each cycle of 4 rounds, each sender runs right after
- * each other one exactly once, counting the runs that end one round and start the next, so what a
- * run leaves behind for the next favors none of them. A cell reports its median run (and its
- * fastest).
+ * workload. The runtime's runs come first, then the rounds of zcio's backends, one run of each per
+ * round. The orders of the rounds are balanced for carryover (`carryover_balanced_orders.ts`): over
+ * each cycle of 3 rounds, each backend runs right after each other one exactly once, counting the
+ * runs that end one round and start the next, so what a run leaves behind for the next favors none
+ * of them. A cell reports its median run (and its fastest).
+ *
+ * The runtime's socket runs apart because what its runs leave behind lasts for several runs, which
+ * balancing the run right before cannot even out. Under Deno over loopback TCP at 512 B, with the
+ * runtime as a fifth sender in the rounds (200 rounds), copy ran at 1938 MB/s right after the
+ * runtime's run, 1773 one run later and 1630 two runs later; `auto`, which the orders put further
+ * from the runtime's run on average, came out at 0.969x copy (interval 0.95-1.00), while in A/B
+ * runs of the two alone it ran at 1.000 and 0.999x. (The rounds there ran at about 1250 MB/s
+ * without the runtime's runs.)
+ *
+ * After every size has run, rounds are added where this run's noise left the acceptance check in
+ * doubt (`acceptance.ts`: its interval holds the bar), one cycle at a time, each to the size most
+ * in doubt then, up to {@link SinkPlan.followUpRounds}. They pool with the size's other rounds.
  *
  * On the 2-vCPU VM this was built on, runs are noisy: a process needs about a gigabyte of sends
  * before its paths are warm, and loopback TCP varies by 10–20% from run to run whatever the sender
  * (a loop of blocking `send` calls through FFI as much). So every sink starts with untimed warm-up
- * runs of every sender, every size with one more untimed round, and the cells are medians of many
- * rounds.
+ * runs of every sender, every size with one more untimed run of the runtime and round of zcio's
+ * backends, and the cells are medians of many rounds.
  *
  * The workload is the same for every sender: a run writes fresh whole buffers, each its own
  * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
@@ -34,10 +46,13 @@
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
+import { mostDoubtful } from "./acceptance.ts";
 import { carryoverBalancedOrders } from "./carryover_balanced_orders.ts";
+import { median } from "./median.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
 import { settleAfterPreparing, settleHeap } from "./settle_heap.ts";
+import { label } from "./size_label.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
 
 /** zcio's backends, as the table lists them. */
@@ -70,16 +85,21 @@ export interface Cell {
 }
 
 export interface SinkPlan {
-  /** Timed rounds per size (after one untimed warm-up round). */
+  /** Timed rounds per size (after one untimed warm-up round), whole cycles of orders; the runtime runs as many times. */
   readonly rounds: number;
   /** Untimed runs of every sender before the first size, at {@link WARMUP_SIZE}: paths get warm. */
   readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
+  /**
+   * Timed rounds to add after every size has run, whole cycles of orders at a time, each to the
+   * size whose acceptance check is most in doubt then (`acceptance.ts`); none once no check is.
+   */
+  readonly followUpRounds: number;
 }
 
-/** The order of the senders in each round (indices into {@link SENDERS}); rounds cycle through them. */
-const ORDERS = carryoverBalancedOrders(SENDERS.length);
+/** The order of zcio's backends in each round; rounds cycle through them. */
+const ORDERS: readonly (readonly Sender[])[] = carryoverBalancedOrders(BACKENDS.length).map((o) => o.map((i) => BACKENDS[i]));
 
 /** The size and bytes of a warm-up run. */
 const WARMUP_SIZE = 16 * 1024, WARMUP_BYTES = 32 << 20;
@@ -94,9 +114,12 @@ export const runSink = async (
   plan: SinkPlan,
   onProgress: Progress,
 ): Promise<Cell[]> => {
-  const total = (sizes.length * (plan.rounds + 1) + plan.warmupRuns) * SENDERS.length;
+  // At most: the warm-up; per size, the runtime's runs and the rounds, each after an untimed one;
+  // and the follow-up blocks, each led in by one run.
+  const followUpBlocks = Math.ceil(plan.followUpRounds / ORDERS.length);
+  const total = plan.warmupRuns * SENDERS.length + sizes.length * (plan.rounds + 1) * SENDERS.length +
+    followUpBlocks * (ORDERS.length * BACKENDS.length + 1);
   let done = 0;
-  const cells: Cell[] = [];
   for (let i = 0; i < plan.warmupRuns; i++) {
     for (const sender of SENDERS) {
       const times = Math.round(WARMUP_BYTES / WARMUP_SIZE);
@@ -105,23 +128,21 @@ export const runSink = async (
       onProgress(`${target.transport} warm-up ${sender} (${i + 1}/${plan.warmupRuns})`, ++done, total);
     }
   }
-  for (const size of sizes) {
+  const runs = new Map(sizes.map((size) => [size, new Map(SENDERS.map((s) => [s, { samples: [] as number[], stats: [] as RunStats[] }]))]));
+  /** Runs `orders` at `size`, one run of each sender in each order; `timed` is whether they count. */
+  const runOrders = async (size: number, orders: readonly (readonly Sender[])[], timed: boolean, what: (k: number) => string) => {
     const times = Math.max(1, Math.round(plan.bytesPerRun(size) / size));
     const bytes = times * size;
-    const samples = new Map<Sender, number[]>(SENDERS.map((s) => [s, []]));
-    const stats = new Map<Sender, RunStats[]>();
-    for (let round = 0; round <= plan.rounds; round++) {
+    for (let k = 0; k < orders.length; k++) {
       const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
-      // The warm-up round takes the cycle's last order, so the first timed run follows its last run.
-      for (const k of ORDERS[(round + ORDERS.length - 1) % ORDERS.length]) {
-        const sender = SENDERS[k];
+      for (const sender of orders[k]) {
         let pool: Uint8Array[] = [];
         bench.add(sender, async () => {
           const chunks = pool;
           pool = [];
           const sent = await send(target, sender, times, (i) => chunks[i]);
           if (sent.count !== bytes) throw new Error(`${sender} at ${size} B: ${sent.count} bytes counted, expected ${bytes}`);
-          if (round > 0 && sent.stats !== undefined) stats.set(sender, [...(stats.get(sender) ?? []), compact(sent.stats)]);
+          if (timed && sent.stats !== undefined) runs.get(size)!.get(sender)!.stats.push(compact(sent.stats));
         }, {
           beforeEach: async () => {
             await settleHeap();
@@ -132,36 +153,49 @@ export const runSink = async (
       }
       bench.addEventListener("cycle", (e) => {
         const task = (e as unknown as { task: { name: string } }).task;
-        onProgress(`${target.transport} ${label(size)} ${task.name} (round ${round === 0 ? "warm-up" : `${round}/${plan.rounds}`})`, ++done, total);
+        onProgress(`${target.transport} ${label(size)} ${task.name} (${what(k)})`, ++done, total);
       });
       await bench.run();
-      if (round === 0) continue;
+      if (!timed) continue;
       for (const task of bench.tasks) {
         const result = task.result as { state: string; latency?: { mean: number }; error?: unknown };
         if (result.latency === undefined) throw new Error(`${task.name} at ${size} B failed: ${String(result.error)}`);
-        samples.get(task.name as Sender)!.push(bytes / 1e6 / (result.latency.mean / 1000));
+        runs.get(size)!.get(task.name as Sender)!.samples.push(bytes / 1e6 / (result.latency.mean / 1000));
       }
     }
-    for (const sender of SENDERS) {
-      const runs = samples.get(sender)!;
-      const m = median(runs);
-      // The stats of the run closest to the median.
-      const at = runs.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(runs[best] - m) ? i : best), 0);
-      cells.push({ sender, size, mbps: m, fastest: Math.max(...runs), samples: runs, stats: stats.get(sender)?.[at] });
-    }
+  };
+  const cycles = (rounds: number) => Array.from({ length: rounds }, (_, k) => ORDERS[k % ORDERS.length]);
+  for (const size of sizes) {
+    await runOrders(size, [["runtime"]], false, () => "warm-up");
+    await runOrders(size, Array.from({ length: plan.rounds }, () => ["runtime"]), true, (k) => `run ${k + 1}/${plan.rounds}`);
+    // The warm-up round takes the cycle's last order, so the first timed run follows its last run.
+    await runOrders(size, [ORDERS[ORDERS.length - 1]], false, () => "round warm-up");
+    await runOrders(size, cycles(plan.rounds), true, (k) => `round ${k + 1}/${plan.rounds}`);
   }
-  return cells;
+  // Rounds where this run's noise left the acceptance check in doubt, one cycle at a time to the
+  // size most in doubt then, led in by the cycle's last run (as the warm-up round above).
+  for (let extra = 0; extra < plan.followUpRounds; extra += ORDERS.length) {
+    const size = mostDoubtful(cells(runs));
+    if (size === undefined) break;
+    const last = ORDERS[ORDERS.length - 1];
+    await runOrders(size, [last.slice(-1)], false, () => "lead-in of rounds for the acceptance check");
+    const rounds = runs.get(size)!.get("auto")!.samples.length;
+    await runOrders(size, cycles(ORDERS.length), true, (k) => `round ${rounds + k + 1}, the acceptance check in doubt`);
+  }
+  return cells(runs);
 };
 
-/** A size as the table and progress print it. */
-export const label = (size: number): string =>
-  size >= 1 << 20 ? `${size / (1 << 20)} MiB` : size >= 1024 ? `${+(size / 1024).toFixed(1)} KiB` : `${size} B`;
-
-export const median = (values: readonly number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
+/** The cells of `runs` (per size, per sender: each timed run's MB/s, and its connection's stats). */
+const cells = (runs: ReadonlyMap<number, ReadonlyMap<Sender, { samples: number[]; stats: RunStats[] }>>): Cell[] =>
+  [...runs].flatMap(([size, bySender]) =>
+    SENDERS.map((sender) => {
+      const { samples, stats } = bySender.get(sender)!;
+      const m = median(samples);
+      // The stats of the run closest to the median.
+      const at = samples.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(samples[best] - m) ? i : best), 0);
+      return { sender, size, mbps: m, fastest: Math.max(...samples), samples, stats: stats[at] };
+    })
+  );
 
 const send = async (
   target: SinkTarget,

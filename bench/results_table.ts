@@ -7,8 +7,10 @@
  */
 import { bestBackend } from "./acceptance.ts";
 import { type Mode, PLANS, UDP_MAX } from "./calibration_plan.ts";
-import { label, SENDERS } from "./calibration_runs.ts";
-import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
+import { SENDERS } from "./calibration_runs.ts";
+import { label } from "./size_label.ts";
+import type { RuntimeResult } from "./runtime_calibration.ts";
+import { SINK_TITLES, SINKS } from "./sinks.ts";
 
 const HEADINGS: Record<string, string> = {
   runtime: "runtime socket",
@@ -21,9 +23,10 @@ const HEADINGS: Record<string, string> = {
 export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
   const plan = PLANS[mode];
   const lines: string[] = [
-    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) interleaved runs ` +
-    "per cell (after warm-up runs; every run is in bench/out/results.json); in brackets, the ratio to the best " +
-    "single backend of the row (in bold).",
+    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) runs per cell, ` +
+    "after warm-up runs: the runtime's socket first, then zcio's backends in interleaved rounds, with more rounds " +
+    "where the acceptance check was in doubt (the checks give each count; every run is in bench/out/results.json). " +
+    "In brackets, the ratio to the best single backend of the row (in bold).",
     "",
   ];
   for (const sink of SINKS) {

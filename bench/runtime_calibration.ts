@@ -9,15 +9,8 @@
 import { blackholeUnavailable, runInBlackhole } from "./blackhole_netns.ts";
 import { type Mode, PLANS } from "./calibration_plan.ts";
 import { type Cell, runSink } from "./calibration_runs.ts";
+import type { SinkName } from "./sinks.ts";
 import { startSink } from "./start_sink.ts";
-
-/** The sinks, as results and the table name them. */
-export const SINKS = ["tcp", "udp"] as const;
-export type SinkName = typeof SINKS[number];
-export const SINK_TITLES: Record<SinkName, string> = {
-  tcp: "loopback TCP",
-  udp: "UDP blackhole",
-};
 
 export interface RuntimeResult {
   /** "bun", "deno" or "node", and its version. */

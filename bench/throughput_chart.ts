@@ -7,8 +7,10 @@
  * @module
  */
 import type { SinkCalibration } from "./calibrated_policy.ts";
-import { label, SENDERS } from "./calibration_runs.ts";
-import { type RuntimeResult, SINK_TITLES, SINKS } from "./runtime_calibration.ts";
+import { SENDERS } from "./calibration_runs.ts";
+import { label } from "./size_label.ts";
+import type { RuntimeResult } from "./runtime_calibration.ts";
+import { SINK_TITLES, SINKS } from "./sinks.ts";
 
 const COLORS: Record<string, string> = {
   runtime: "#888888",

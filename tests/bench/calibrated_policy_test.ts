@@ -1,32 +1,14 @@
 /**
- * How the calibration turns measurements into a policy (band thresholds and backend order) and
- * into the acceptance check, on made-up cells: nothing here sends or times anything.
+ * How the calibration turns measurements into a policy (band thresholds and backend order), on
+ * made-up cells: nothing here sends or times anything.
  */
-import { acceptanceChecks, ratioInterval } from "../../bench/acceptance.ts";
 import { calibratedPolicy, MARGIN } from "../../bench/calibrated_policy.ts";
-import type { Cell } from "../../bench/calibration_runs.ts";
-import type { RuntimeResult } from "../../bench/runtime_calibration.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";
 import { DEFAULT_STAGE_BELOW } from "../../streams/options.ts";
 import { assert, assertEquals, test } from "../harness.ts";
+import { cells, result } from "./made_up_cells.ts";
 
 const KiB = 1024;
-
-/** Cells at each size from MB/s per sender; every run of a cell is its median (or `samples`). */
-const cells = (table: Record<number, Record<string, number | number[]>>): Cell[] =>
-  Object.entries(table).flatMap(([size, row]) =>
-    Object.entries(row).map(([sender, v]) => {
-      const samples = Array.isArray(v) ? v : [v, v, v];
-      const sorted = [...samples].sort((a, b) => a - b);
-      return { sender, size: Number(size), mbps: sorted[sorted.length >> 1], fastest: sorted[sorted.length - 1], samples } as Cell;
-    })
-  );
-
-const result = (runtime: string, udp: Cell[] | string, tcp: Cell[] | string = "not measured"): RuntimeResult => ({
-  runtime,
-  version: "test",
-  sinks: { tcp, udp },
-});
 
 test("calibrated_policy: a zero-copy band starts at the interpolated crossover, lists winners best first, and never below the staging size", () => {
   const udp = cells({
@@ -88,34 +70,4 @@ test("calibrated_policy: without a UDP blackhole (not root), the built-in bands 
   const { policy } = calibratedPolicy([result("bun", "needs root")], "quick");
   const parsed = SizePolicy.parse(policy, "calibrated");
   for (const transport of ["tcp", "udp"] as const) assertEquals(parsed.bands(transport), SizePolicy.builtIn.bands(transport));
-});
-
-test("acceptance: auto passes at 0.95x the best single backend's median, and fails below", () => {
-  const udp = cells({
-    // Copy's median is 1000 (its 2000 is one run), msg_zerocopy's 900: copy is the best.
-    [16 * KiB]: { copy: [1000, 2000, 1000], msg_zerocopy: [900, 1800, 900], io_uring: [500, 500, 500], auto: [950, 400, 960] },
-    [32 * KiB]: { copy: [1000, 1000, 1000], msg_zerocopy: [1500, 1500, 1500], io_uring: [500, 500, 500], auto: [1400, 1500, 1380] },
-  });
-  const checks = acceptanceChecks([result("bun", udp)]);
-  assertEquals(checks.length, 2);
-  const [small, large] = checks;
-  assertEquals(small.best, "copy");
-  assertEquals(small.ratio, 0.95, "auto's median 950 over copy's 1000");
-  assert(small.pass, "0.95x passes");
-  assertEquals(large.best, "msg_zerocopy");
-  assertEquals(large.ratio, 1400 / 1500);
-  assert(!large.pass, "0.93x fails");
-  assert(large.interval[0] <= large.ratio && large.ratio <= large.interval[1], `the interval ${large.interval} holds the ratio`);
-});
-
-test("acceptance: the bootstrap interval of a ratio of medians is reproducible, and narrows with more runs", () => {
-  const a = Array.from({ length: 31 }, (_, i) => 1000 + ((i * 37) % 31) * 10);
-  const b = Array.from({ length: 31 }, (_, i) => 1000 + ((i * 17) % 31) * 10);
-  const [lo, hi] = ratioInterval(a, b);
-  assertEquals(ratioInterval(a, b), [lo, hi], "seeded: the same runs give the same interval");
-  assert(lo < 1 && hi > 1, `equal medians: the interval [${lo}, ${hi}] holds 1`);
-  assert(lo >= 0.9 && hi <= 1.12, `and it is no wider than the runs' spread: [${lo}, ${hi}]`);
-  const [lo3, hi3] = ratioInterval(a.slice(0, 5), b.slice(0, 5));
-  assert(hi3 - lo3 > hi - lo, `5 runs give a wider interval than 31: [${lo3}, ${hi3}] vs [${lo}, ${hi}]`);
-  assertEquals(ratioInterval([5, 5, 5], [2, 2, 2]), [2.5, 2.5], "no spread, no width");
 });

@@ -4,8 +4,11 @@
  * borrowed, and whole fresh buffers that zero-copy backends take over), random pauses of the
  * writer and of the reader, and a SHA-256 of every byte on each side. Open fds must be the same
  * before and after, and RSS (after a warm-up connection and, where the runtime allows, a GC) must
- * not grow by RSS_TOLERANCE or more. It may shrink by more (Bun once came out 64.1 MiB lower after
- * io_uring's soak than before it): a leak only grows.
+ * not grow by RSS_TOLERANCE or more. Bun's settled RSS moves by a block of about 64 MiB either way
+ * between soaks that leak nothing: 157.7 MiB before io_uring's soak and 93.6 after it in one run,
+ * 91.4 before auto's and 155.6 after it in another, while every other soak of that run ended within
+ * 1 MiB of where it began. So the tolerance is two such blocks, 3% of what one soak passes through:
+ * leaking its whole fresh buffers (about a quarter of its chunks) would take gigabytes.
  *
  * Size per backend: 4 GiB in every runtime (measured on the 2-core CI machine at 200-360 MB/s with
  * both hashes on the one thread, so 4 GiB x 3 backends x 3 runtimes is about 3 minutes);
@@ -19,7 +22,7 @@ import { Digest, env, gc, mib, RssSampler, runtime, SOAK_BACKENDS } from "../rel
 const KiB = 1024, MiB = 1 << 20;
 const FULL = 4096 * MiB;
 const SOAK_BYTES = env("ZCIO_SOAK_MIB") !== undefined ? Number(env("ZCIO_SOAK_MIB")) * MiB : FULL;
-const RSS_TOLERANCE = 64 * MiB;
+const RSS_TOLERANCE = 128 * MiB;
 const WARM_UP_BYTES = 256 * MiB;
 const MAX_CHUNK = 4 * MiB;
 

@@ -1,0 +1,19 @@
+/** Made-up calibration cells for the bench's tests. */
+import type { Cell } from "../../bench/calibration_runs.ts";
+import type { RuntimeResult } from "../../bench/runtime_calibration.ts";
+
+/** Cells at each size from MB/s per sender; every run of a cell is its median (or `samples`). */
+export const cells = (table: Record<number, Record<string, number | number[]>>): Cell[] =>
+  Object.entries(table).flatMap(([size, row]) =>
+    Object.entries(row).map(([sender, v]) => {
+      const samples = Array.isArray(v) ? v : [v, v, v];
+      const sorted = [...samples].sort((a, b) => a - b);
+      return { sender, size: Number(size), mbps: sorted[sorted.length >> 1], fastest: sorted[sorted.length - 1], samples } as Cell;
+    })
+  );
+
+export const result = (runtime: string, udp: Cell[] | string, tcp: Cell[] | string = "not measured"): RuntimeResult => ({
+  runtime,
+  version: "test",
+  sinks: { tcp, udp },
+});
