@@ -1,6 +1,6 @@
 /**
  * How much the calibration measures: chunk sizes per sink, rounds and bytes per run, for `--quick`
- * (the README's main job, about 85 s for both runtimes on a 2-core machine) and `--full`.
+ * (the README's main job, 85-90 s for both runtimes on a 2-core machine) and `--full`.
  *
  * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
  * plan's rounds are whole cycles of the carryover-balanced orders (3 for zcio's four backends).
