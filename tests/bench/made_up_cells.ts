@@ -1,5 +1,6 @@
 /** Made-up calibration cells for the bench's tests. */
 import type { Cell } from "../../bench/calibration_runs.ts";
+import { median } from "../../bench/median.ts";
 import type { RuntimeResult } from "../../bench/runtime_calibration.ts";
 
 /** Cells at each size from MB/s per sender; every run of a cell is its median (or `samples`). */
@@ -7,8 +8,7 @@ export const cells = (table: Record<number, Record<string, number | number[]>>):
   Object.entries(table).flatMap(([size, row]) =>
     Object.entries(row).map(([sender, v]) => {
       const samples = Array.isArray(v) ? v : [v, v, v];
-      const sorted = [...samples].sort((a, b) => a - b);
-      return { sender, size: Number(size), mbps: sorted[sorted.length >> 1], fastest: sorted[sorted.length - 1], samples } as Cell;
+      return { sender, size: Number(size), mbps: median(samples), fastest: Math.max(...samples), samples } as Cell;
     })
   );
 
