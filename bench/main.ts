@@ -7,7 +7,7 @@
  * acceptance checks (auto against the best single backend), and writes the table, an SVG chart and
  * the calibrated policy under bench/out/. Progress goes to stderr.
  *
- * - `--quick` (README's main job): a subset of sizes; 85-90 s on 2 cores.
+ * - `--quick` (README's main job): a subset of sizes; 85-95 s on 2 cores.
  * - `--full`: every power of two, more rounds and longer runs: the real calibration. How many
  *   rounds and bytes each mode measures is in `calibration_plan.ts`.
  * - `--runtimes=bun,deno` picks the halves (default: this runtime, Bun and Deno).

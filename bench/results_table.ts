@@ -23,7 +23,8 @@ const HEADINGS: Record<string, string> = {
 export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
   const plan = PLANS[mode];
   const lines: string[] = [
-    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) runs per cell, ` +
+    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) runs per cell of zcio's ` +
+    `backends and ${plan.tcp.runtimeRuns} or ${plan.udp.runtimeRuns} of the runtime's socket, ` +
     "after warm-up runs: the runtime's socket first, then zcio's backends in interleaved rounds, with more rounds " +
     "where the acceptance check was in doubt (the checks give each count; every run is in bench/out/results.json). " +
     "In brackets, the ratio to the best single backend of the row (in bold).",

@@ -25,7 +25,8 @@ export const releaseWhenNotified = (
   watch: FdWatch,
   release: () => void,
 ): void => {
-  if (backend.watchesErrorQueue) backend.reap(stats);
+  // Nothing in flight, nothing to be notified of: no read of the error queue (a syscall per close).
+  if (backend.inflight > 0 && backend.watchesErrorQueue) backend.reap(stats);
   if (backend.inflight === 0 && !backend.busy) return release();
   let released = false;
   const releaseOnce = () => {

@@ -38,22 +38,30 @@ test("acceptance: the bootstrap interval of a ratio of medians is reproducible, 
   assertEquals(ratioInterval([5, 5, 5], [2, 2, 2]), [2.5, 2.5], "no spread, no width");
 });
 
-test("acceptance: rounds are added to the size whose check is most in doubt, passed or failed, and to none once every interval clears the bar", () => {
+test("acceptance: rounds are added to a miss in doubt first, then to the pass most in doubt, and to none once every interval clears the bar", () => {
   const copy = [1000, 1000, 1000, 1000, 1000];
   const runs = cells({
     // A clear miss: no spread, so the interval is the ratio itself.
     [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [900, 900, 900, 900, 900] },
-    // A pass at 0.96x whose interval reaches below the bar.
-    [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [900, 930, 960, 990, 1020] },
-    // A miss at 0.949x, nearer the bar with the same spread.
-    [64 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [889, 919, 949, 979, 1009] },
+    // A pass at 0.951x whose interval reaches below the bar: nearly all doubt.
+    [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [891, 921, 951, 981, 1011] },
+    // A miss at 0.93x whose interval reaches above the bar: less in doubt than that pass.
+    [64 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [870, 900, 930, 960, 990] },
+    // A pass at 0.96x, in doubt, but less than the one at 0.951x.
+    [256 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [900, 930, 960, 990, 1020] },
   });
-  const [clearMiss, doubtfulPass, doubtfulMiss] = [4, 16, 64].map((k) => checkSize(runs, k * KiB));
+  const [clearMiss, doubtfulPass, doubtfulMiss, lessDoubtfulPass] = [4, 16, 64, 256].map((k) => checkSize(runs, k * KiB));
   assertEquals(doubt(clearMiss), Infinity, "0.90x with no spread is decided");
-  assert(doubtfulPass.pass && doubt(doubtfulPass) < 1, `0.96x, interval ${doubtfulPass.interval}: in doubt`);
-  assert(!doubtfulMiss.pass && doubt(doubtfulMiss) < doubt(doubtfulPass), `0.949x is more in doubt than 0.96x`);
-  assertEquals(mostDoubtful(runs), 64 * KiB);
-  assertEquals(mostDoubtful(runs.filter((c) => c.size !== 64 * KiB)), 16 * KiB, "a pass in doubt is measured again too");
+  assert(doubtfulPass.pass && doubt(doubtfulPass) < 0.1, `0.951x, interval ${doubtfulPass.interval}: deep in doubt`);
+  assert(
+    !doubtfulMiss.pass && doubt(doubtfulMiss) > doubt(doubtfulPass) && doubt(doubtfulMiss) < 1,
+    `0.93x, interval ${doubtfulMiss.interval}: in doubt (${doubt(doubtfulMiss)}), less than 0.951x`,
+  );
+  assert(lessDoubtfulPass.pass && doubt(lessDoubtfulPass) > doubt(doubtfulPass) && doubt(lessDoubtfulPass) < 1, "0.96x: in doubt, less");
+  assertEquals(mostDoubtful(runs), 64 * KiB, "the miss goes first");
+  const passes = runs.filter((c) => c.size !== 64 * KiB);
+  assertEquals(mostDoubtful(passes), 16 * KiB, "then the pass most in doubt");
+  assertEquals(mostDoubtful(passes.filter((c) => c.size !== 16 * KiB)), 256 * KiB, "and a pass in doubt is measured again too");
   assertEquals(mostDoubtful(runs.filter((c) => c.size === 4 * KiB)), undefined, "nothing when every check is decided");
   assertEquals(checkSize(runs, 16 * KiB).runs, 5, "a check counts auto's runs");
 });
