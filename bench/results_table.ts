@@ -20,11 +20,14 @@ const HEADINGS: Record<string, string> = {
   auto: "auto",
 };
 
+/** A count that may differ between the sinks. */
+const perSink = (tcp: number, udp: number): string => (tcp === udp ? `${tcp}` : `${tcp} (loopback TCP) or ${udp} (UDP)`);
+
 export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): string => {
   const plan = PLANS[mode];
   const lines: string[] = [
-    `MB/s (10^6 bytes/s), median of ${plan.tcp.rounds} (loopback TCP) or ${plan.udp.rounds} (UDP) runs per cell of zcio's ` +
-    `backends and ${plan.tcp.runtimeRuns} or ${plan.udp.runtimeRuns} of the runtime's socket, ` +
+    `MB/s (10^6 bytes/s), median of ${perSink(plan.tcp.rounds, plan.udp.rounds)} runs per cell of zcio's backends and ` +
+    `${perSink(plan.tcp.runtimeRuns, plan.udp.runtimeRuns)} of the runtime's socket, ` +
     "after warm-up runs: the runtime's socket first, then zcio's backends in interleaved rounds, with more rounds " +
     "where the acceptance check was in doubt (the checks give each count; every run is in bench/out/results.json). " +
     "In brackets, the ratio to the best single backend of the row (in bold).",
