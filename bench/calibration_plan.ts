@@ -5,8 +5,9 @@
  * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
  * plan's rounds are whole cycles of the carryover-balanced orders (3 for zcio's four backends).
  * `--quick` runs the runtime's socket 9 times per size instead of 21 and spends the time on up to
- * 30 rounds where the acceptance check is in doubt (15 before): the five `--quick` runs since
- * passed all 22 checks in 86-95 s, against one miss in each of the three runs before.
+ * 30 rounds where the acceptance check is in doubt (15 before): the six `--quick` runs since
+ * passed all 22 checks in 86-95 s, against one miss in each of the three runs before, and one
+ * `--full` run missed 1 of 40 (README).
  *
  * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,

@@ -101,7 +101,7 @@ export interface SinkPlan {
   readonly bytesPerRun: (size: number) => number;
   /**
    * Timed rounds to add after every size has run, whole cycles of orders at a time, each to the
-   * size whose acceptance check is most in doubt then (`acceptance.ts`); none once no check is.
+   * size `mostDoubtful` (`acceptance.ts`) picks then; none once no check is in doubt.
    */
   readonly followUpRounds: number;
 }
@@ -181,7 +181,7 @@ export const runSink = async (
     await runOrders(size, cycles(plan.rounds), true, (k) => `round ${k + 1}/${plan.rounds}`);
   }
   // Rounds where this run's noise left the acceptance check in doubt, one cycle at a time to the
-  // size most in doubt then, led in by the cycle's last run (as the warm-up round above).
+  // size mostDoubtful picks then, led in by the cycle's last run (as the warm-up round above).
   for (let extra = 0; extra < plan.followUpRounds; extra += ORDERS.length) {
     const size = mostDoubtful(cells(runs));
     if (size === undefined) break;
