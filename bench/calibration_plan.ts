@@ -3,11 +3,9 @@
  * (the README's main job, 85-95 s for both runtimes on a 2-core machine) and `--full`.
  *
  * Runs are noisy here (see `calibration_runs.ts`), so cells are medians of many rounds, and each
- * plan's rounds are whole cycles of the carryover-balanced orders (3 for zcio's four backends).
- * `--quick` runs the runtime's socket 9 times per size instead of 21 and spends the time on up to
- * 30 rounds where the acceptance check is in doubt (15 before): the six `--quick` runs since
- * passed all 22 checks in 86-95 s, against one miss in each of the three runs before, and one
- * `--full` run missed 1 of 40 (README).
+ * plan's rounds are whole cycles of the balanced orders (6 for zcio's four backends).
+ * `--quick` runs the runtime's socket 9 times per size instead of the rounds' 24 and spends the
+ * time on up to 24 rounds where the acceptance check is in doubt (README).
  *
  * Over loopback TCP, copy at 64 KiB spread by a median absolute deviation of 5%, 14% and 9% over
  * runs of 8, 32 and 128 MiB (Bun, 10 runs each): `--full` sends 128 MiB per run from 16 KiB up,
@@ -58,32 +56,32 @@ export const PLANS: Record<Mode, Plan> = {
     tcpSizes: [512, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, MiB],
     udpSizes: [512, 4 * KiB, 16 * KiB, 32 * KiB, UDP_MAX],
     tcp: {
-      rounds: 21,
+      rounds: 24,
       runtimeRuns: 9,
       warmupRuns: 2,
       bytesPerRun: (size) => (size < 16 * KiB ? 16 : 32) * MiB,
-      followUpRounds: 30,
+      followUpRounds: 24,
     },
     udp: {
-      rounds: 21,
+      rounds: 24,
       runtimeRuns: 9,
       warmupRuns: 3,
       bytesPerRun: (size) => (size < 4 * KiB ? 8 : size < 16 * KiB ? 16 : 64) * MiB,
-      followUpRounds: 30,
+      followUpRounds: 24,
     },
   },
   full: {
     tcpSizes: powers(MiB),
     udpSizes: [...powers(32 * KiB), UDP_MAX],
     tcp: {
-      rounds: 21,
+      rounds: 24,
       runtimeRuns: 21,
       warmupRuns: 4,
       bytesPerRun: (size) => (size < 4 * KiB ? 32 : size < 16 * KiB ? 64 : 128) * MiB,
       followUpRounds: 42,
     },
     udp: {
-      rounds: 39,
+      rounds: 42,
       runtimeRuns: 21,
       warmupRuns: 6,
       bytesPerRun: (size) => (size < 4 * KiB ? 16 : size < 16 * KiB ? 32 : 64) * MiB,

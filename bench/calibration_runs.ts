@@ -2,10 +2,10 @@
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
  * workload. The runtime's runs come first, then the rounds of zcio's backends, one run of each per
- * round. The orders of the rounds are balanced for carryover (`carryover_balanced_orders.ts`): over
- * each cycle of 3 rounds, each backend runs right after each other one exactly once, counting the
- * runs that end one round and start the next, so what a run leaves behind for the next favors none
- * of them. A cell reports its median run (and its fastest).
+ * round. The orders of the rounds are balanced (`balanced_orders.ts`): over each cycle of 6 rounds,
+ * each backend runs right after each other one exactly twice, counting the runs that end one round
+ * and start the next, and half of its runs at even places, so neither what a run leaves behind for
+ * the next nor runs taking turns favors any of them. A cell reports its median run (and its fastest).
  *
  * The runtime's socket runs apart because what its runs leave behind lasts for several runs, which
  * balancing the run right before cannot even out. Under Deno over loopback TCP at 512 B, with the
@@ -49,7 +49,7 @@
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
 import { mostDoubtful } from "./acceptance.ts";
-import { carryoverBalancedOrders } from "./carryover_balanced_orders.ts";
+import { balancedOrders } from "./balanced_orders.ts";
 import { median } from "./median.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
@@ -107,7 +107,7 @@ export interface SinkPlan {
 }
 
 /** The order of zcio's backends in each round; rounds cycle through them. */
-const ORDERS: readonly (readonly Sender[])[] = carryoverBalancedOrders(BACKENDS.length).map((o) => o.map((i) => BACKENDS[i]));
+const ORDERS: readonly (readonly Sender[])[] = balancedOrders(BACKENDS.length).map((o) => o.map((i) => BACKENDS[i]));
 
 /** The size and bytes of a warm-up run. */
 const WARMUP_SIZE = 16 * 1024, WARMUP_BYTES = 32 << 20;
