@@ -11,10 +11,10 @@
  * Carryover: a run can slow down the one after it. Under Deno over the UDP blackhole at 16 KiB, a
  * zero-copy run right after a copy run wrote at 4.0-4.9 GB/s, and at 5.0-5.6 after any other sender.
  *
- * Parity: runs take turns. Over loopback TCP under Bun at 8 KiB, with copy in every sender's place
- * (a scratch change to the benchmark, 120 rounds per process), the runs at odd places of the rounds
- * ran 1.5% and 4.6% faster than those at even places in two processes; in others the even places
- * were the faster. The cycle of `n - 1` orders used before balanced carryover only and put `auto` at
+ * Parity: runs take turns. Over loopback TCP under Bun at 8 KiB (a scratch change to the benchmark,
+ * 120 rounds per process), with copy in every sender's place, the runs at odd places of the rounds
+ * ran 1.5% and 4.6% faster than those at even places in two processes; with copy in three of the
+ * four places and io_uring in its own, the even places ran about 5% faster in two others. The cycle of `n - 1` orders used before balanced carryover only and put `auto` at
  * an odd place in all three of its orders: with copy in `auto`'s places as well, and io_uring in its
  * own, copy there ran at 0.93-0.99x copy in copy's places (five processes), and at 0.98-0.99x with
  * these orders (three).
