@@ -16,6 +16,7 @@ import { RegisteredBuffers } from "../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { encodeSockaddr } from "../ffi/sockaddr.ts";
+import { median } from "./median.ts";
 import { settleHeap } from "./settle_heap.ts";
 
 const MiB = 1 << 20;
@@ -176,7 +177,7 @@ export const runUringModes = async (sizes: readonly number[], quick: boolean, on
         stats: median.stats,
       };
     }
-    const floorMs = floor.sort((a, b) => a - b)[floor.length >> 1];
+    const floorMs = median(floor);
     results.push({ size, bytesPerRun: size * times, modes, ringFloorMicros: (floorMs * 1000) / times });
     onProgress(`${size} B done`);
   }
