@@ -169,12 +169,12 @@ export const runUringModes = async (sizes: readonly number[], quick: boolean, on
     const modes = {} as Record<UringMode, UringModeResult>;
     for (const mode of URING_MODES) {
       const runs = samples.get(mode)!;
-      const median = [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1];
+      const medianRun = [...runs].sort((a, b) => a.ms - b.ms)[runs.length >> 1];
       modes[mode] = {
-        mbps: (size * times) / 1e6 / (median.ms / 1000),
+        mbps: (size * times) / 1e6 / (medianRun.ms / 1000),
         cpuMicrosPerMB: runs.reduce((s, r) => s + r.cpuMicros, 0) / runs.length / ((size * times) / 1e6),
-        microsPerChunk: (median.ms * 1000) / times,
-        stats: median.stats,
+        microsPerChunk: (medianRun.ms * 1000) / times,
+        stats: medianRun.stats,
       };
     }
     const floorMs = median(floor);
