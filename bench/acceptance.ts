@@ -19,8 +19,8 @@
  * @module
  */
 import type { Cell } from "./calibration_runs.ts";
-import { label } from "./size_label.ts";
 import { pairwiseRatio } from "./pairwise_ratio.ts";
+import { label } from "./size_label.ts";
 import type { RuntimeResult } from "./runtime_calibration.ts";
 import { SINK_TITLES, SINKS } from "./sinks.ts";
 

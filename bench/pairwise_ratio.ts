@@ -8,10 +8,10 @@
  * its cells can split into two groups of runs. Over loopback TCP at 128 KiB under Bun, in one
  * `--full` run, copy's and `auto`'s runs each fell into a group at about 4-5.2 GB/s and one at
  * 2.4-3.5 GB/s, 30 of copy's 66 runs slow and 35 of `auto`'s. Each median then lands in whichever
- * group holds the 33rd run, and the ratio of medians was 0.80 (bootstrap interval 0.66-1.19). In
- * the ratios of all pairs, those of two runs of one group are the middle half, and their median is
- * near what it would be without the split. Where runs do not split, the estimate is less noisy than
- * the ratio of medians: over the 176 checks of eight `--quick` runs here, the 90% interval was 0.061
+ * group holds the middle runs, and the ratio of medians was 0.80 (bootstrap interval 0.66-1.19). In
+ * the ratios of all pairs, those of two runs of one group are about half, in the middle, and their
+ * median is near what it would be without the split. Where runs do not split, the estimate is less noisy than
+ * the ratio of medians: over the 176 checks of eight `--quick` runs here, the 90% interval was 0.060
  * wide on average against 0.077 for a bootstrap of the ratio of medians.
  *
  * @example
