@@ -2,14 +2,16 @@
  * The calibration's acceptance check: on each sink, runtime and chunk size, `auto` reaches at
  * least {@link REQUIRED} of the best single backend (copy, msg_zerocopy, io_uring) measured in the
  * same run. `auto` is compared with each of them by {@link pairwiseRatio}, the median of the
- * ratios of each of its runs to each of theirs, and the best is the one it compares worst with.
+ * ratios of each of its runs to each of theirs in the same cycle of orders, and the best is the one
+ * it compares worst with.
  * The table shows each cell's median; the check does not divide the medians, because a cell whose
  * runs fall into two groups puts each median in either group (`pairwise_ratio.ts`).
  *
- * Runs are not paired by round: on the 2-vCPU VM this was built on, the runs of different senders
- * in one round were not alike (rank correlation of copy's and auto's runs over the rounds of a
- * cell: -0.5 to 0.5, about 0 on average, in one `--quick` run), so there is no drift between rounds
- * for pairing to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal
+ * Runs are compared within a cycle because cycles of one size can run minutes apart (the added
+ * ones after every size), and a process's speed drifts between them. They are not paired by
+ * round: on the 2-vCPU VM this was built on, the runs of different senders in one round were not
+ * alike (rank correlation of copy's and auto's runs over the rounds of a cell: -0.5 to 0.5, about 0
+ * on average, in one `--quick` run), so there is no drift between rounds for pairing to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal
  * (a third of the runs at a half or less of the others, when a collection of earlier runs' buffers
  * overlaps them): pairing then divides one run's noise by another's (a cell at 0.98x by medians was
  * 0.77x paired). Each check prints the 90% interval of its ratio: a miss with the bar inside it is
@@ -53,7 +55,7 @@ export const checkSize = (cells: readonly Cell[], size: number): SizeCheck => {
   const auto = cells.find((c) => c.size === size && c.sender === "auto")!;
   const [best, { ratio, interval }] = cells
     .filter((c) => c.size === size && c.sender !== "runtime" && c.sender !== "auto")
-    .map((c) => [c, pairwiseRatio(auto.samples, c.samples)] as const)
+    .map((c) => [c, pairwiseRatio(auto.samples, c.samples, auto.cycleRuns)] as const)
     .reduce((a, b) => (b[1].ratio < a[1].ratio ? b : a));
   return {
     size,

@@ -83,6 +83,11 @@ export interface Cell {
   readonly fastest: number;
   /** MB/s of every timed run, in round order. */
   readonly samples: readonly number[];
+  /**
+   * Runs per cycle of orders: `samples` come in cycles, each run at one go, the next cycle of
+   * this size maybe minutes later. All of them for the runtime's socket, which runs apart.
+   */
+  readonly cycleRuns: number;
   readonly stats?: RunStats;
 }
 
@@ -201,7 +206,8 @@ const cells = (runs: ReadonlyMap<number, ReadonlyMap<Sender, { samples: number[]
       const m = median(samples);
       // The stats of the run closest to the median.
       const at = samples.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(samples[best] - m) ? i : best), 0);
-      return { sender, size, mbps: m, fastest: Math.max(...samples), samples, stats: stats[at] };
+      const cycleRuns = sender === "runtime" ? samples.length : ORDERS.length;
+      return { sender, size, mbps: m, fastest: Math.max(...samples), samples, cycleRuns, stats: stats[at] };
     })
   );
 

@@ -1,8 +1,9 @@
 /**
  * How fast one sender's runs are against another's: the median of the ratios of every run of `a`
- * to every run of `b` (the Hodges-Lehmann estimate, taken on ratios), with the 90% interval that
- * goes with it, the one the Wilcoxon rank-sum test gives (Hollander and Wolfe, "Nonparametric
- * Statistical Methods", the large-sample form). Runs are independent samples, not pairs.
+ * to every run of `b` that ran in the same stratum (the Hodges-Lehmann estimate, taken on ratios),
+ * with the 90% interval that goes with it: the one the rank-sum test gives (Hollander and Wolfe,
+ * "Nonparametric Statistical Methods", the large-sample form), its statistic summed over the strata.
+ * The runs of a stratum are compared as independent samples, not as pairs.
  *
  * The calibration compares senders this way rather than by the ratio of their medians because
  * its cells can split into two groups of runs. Over loopback TCP at 128 KiB under Bun, in one
@@ -10,14 +11,20 @@
  * 2.4-3.5 GB/s, 30 of copy's 66 runs slow and 35 of `auto`'s. Each median then lands in whichever
  * group holds the middle runs, and the ratio of medians was 0.80 (bootstrap interval 0.66-1.19). In
  * the ratios of all pairs, those of two runs of one group are about half, in the middle, and their
- * median is near what it would be without the split. Where runs do not split, the estimate is less noisy than
- * the ratio of medians: over the 176 checks of eight `--quick` runs here, the 90% interval was 0.060
- * wide on average against 0.077 for a bootstrap of the ratio of medians.
+ * median is near what it would be without the split.
+ *
+ * A stratum is a cycle of the calibration's orders: its runs ran together, while the cycles of one
+ * chunk size ran minutes apart, and a process's speed drifts between them. Under Deno over loopback
+ * TCP at 512 B, in one `--quick` run, copy's median over a cycle went from 1392 MB/s to 1006 in
+ * later ones; counting the pairs of runs of different cycles, `auto` came out at 0.930x copy
+ * (interval 0.885-0.978), and counting those of one cycle only, at 0.956x (0.923-0.981).
  *
  * @example
  * ```ts
  * pairwiseRatio([950, 950, 950], [1000, 1000, 1000]); // { ratio: 0.95, interval: [0.95, 0.95] }
  * pairwiseRatio([1, 3], [1, 2]).ratio; // 1.25: the median of 1, 0.5, 3 and 1.5
+ * // Strata of 2 runs: [1, 3] against [1, 2], and [2, 6] against [2, 4].
+ * pairwiseRatio([1, 3, 2, 6], [1, 2, 2, 4], 2).ratio; // 1.25
  * ```
  *
  * @module
@@ -28,20 +35,32 @@ import { median } from "./median.ts";
 const Z_90 = 1.6449;
 
 export interface PairwiseRatio {
-  /** The median of every `a[i] / b[j]`. */
+  /** The median of every `a[i] / b[j]` of one stratum. */
   readonly ratio: number;
   /** A 90% interval of `ratio`. */
   readonly interval: readonly [number, number];
 }
 
-export const pairwiseRatio = (a: readonly number[], b: readonly number[]): PairwiseRatio => {
-  const n = a.length, m = b.length, pairs = n * m;
-  if (pairs === 0) throw new RangeError(`pairwiseRatio needs runs on both sides (${n} and ${m})`);
-  const ratios = new Float64Array(pairs);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) ratios[i * m + j] = a[i] / b[j];
-  ratios.sort();
+/**
+ * `a` and `b` are runs in the order they ran, split into strata of `stratum` runs each (the last
+ * may hold fewer); by default all of them are one stratum.
+ */
+export const pairwiseRatio = (a: readonly number[], b: readonly number[], stratum = Math.max(a.length, b.length)): PairwiseRatio => {
+  if (a.length === 0 || b.length === 0) throw new RangeError(`pairwiseRatio needs runs on both sides (${a.length} and ${b.length})`);
+  if (!(Number.isInteger(stratum) && stratum > 0)) throw new RangeError(`a stratum is a whole number of runs, got ${stratum}`);
+  const ratios: number[] = [];
+  // The variance of the rank-sum statistic, summed over the strata.
+  let variance = 0;
+  for (let start = 0; start < Math.max(a.length, b.length); start += stratum) {
+    const as = a.slice(start, start + stratum), bs = b.slice(start, start + stratum);
+    for (const x of as) for (const y of bs) ratios.push(x / y);
+    variance += (as.length * bs.length * (as.length + bs.length + 1)) / 12;
+  }
+  if (ratios.length === 0) throw new RangeError(`pairwiseRatio: no stratum has runs on both sides (${a.length} and ${b.length})`);
+  ratios.sort((x, y) => x - y);
   // The interval's ends are the c-th smallest and c-th largest ratio, c from the normal form of the
   // rank-sum statistic's distribution (at least 1: with few runs, the extremes).
-  const c = Math.max(1, Math.round(pairs / 2 - Z_90 * Math.sqrt((pairs * (n + m + 1)) / 12)));
-  return { ratio: median(Array.from(ratios)), interval: [ratios[c - 1], ratios[pairs - c]] };
+  const pairs = ratios.length;
+  const c = Math.max(1, Math.round(pairs / 2 - Z_90 * Math.sqrt(variance)));
+  return { ratio: median(ratios), interval: [ratios[c - 1], ratios[pairs - c]] };
 };

@@ -3,6 +3,7 @@
  * nothing here sends or times anything.
  */
 import { acceptanceChecks, checkSize, doubt, mostDoubtful } from "../../bench/acceptance.ts";
+import { pairwiseRatio } from "../../bench/pairwise_ratio.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { cells, result } from "./made_up_cells.ts";
 
@@ -36,6 +37,17 @@ test("acceptance: a cell whose runs fall into two groups passes when auto's runs
   assert(check.pass && check.ratio > 0.98, `auto = ${check.ratio}x copy run by run`);
   const slower = cells({ [128 * KiB]: { copy: runs(30), msg_zerocopy: 2000, io_uring: 2000, auto: runs(30).map((v) => v * 0.9) } });
   assert(!checkSize(slower, 128 * KiB).pass, "auto 10% slower in both groups still fails");
+});
+
+test("acceptance: auto's runs are compared with the backend's of the same cycle", () => {
+  // Two cycles of 6 rounds; the second ran 25% slower for every sender.
+  const copy = [1000, 1040, 980, 1020, 990, 1010, 750, 780, 735, 765, 742, 758];
+  const auto = copy.map((v) => v * 0.97);
+  const drifted = cells({ [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto } }, 6);
+  const check = checkSize(drifted, 4 * KiB);
+  assertEquals(check.interval, pairwiseRatio(auto, copy, 6).interval);
+  assert(check.interval[0] >= 0.95, `within cycles, 0.97x is clear of the bar: [${check.interval}]`);
+  assert(pairwiseRatio(auto, copy).interval[0] < 0.95, "across them it would be in doubt");
 });
 
 test("acceptance: rounds are added to a miss in doubt first, then to the pass most in doubt, and to none once every interval clears the bar", () => {

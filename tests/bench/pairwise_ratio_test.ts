@@ -16,6 +16,18 @@ test("pairwise_ratio: the median of every run's ratio to every other's", () => {
   assert(error instanceof RangeError && error.message.includes("0 and 1"), `threw: ${String(error)}`);
 });
 
+test("pairwise_ratio: runs are compared only within their stratum, so drift between strata drops out", () => {
+  assertEquals(pairwiseRatio([1, 3, 2, 6], [1, 2, 2, 4], 2).ratio, 1.25, "the doc's example");
+  // Two cycles of 6 runs; the second ran 30% slower for every sender, and a's runs are 0.96x b's in each.
+  const b = [...spread(6, 1), ...spread(6, 5).map((v) => v * 0.7)];
+  const a = b.map((v, i) => (i < 6 ? b[(i + 1) % 6] : b[6 + ((i + 1) % 6)]) * 0.96);
+  const within = pairwiseRatio(a, b, 6), across = pairwiseRatio(a, b);
+  assert(Math.abs(within.ratio - 0.96) < 0.01 && within.interval[0] > 0.9, `within cycles: ${within.ratio}, [${within.interval}]`);
+  assert(across.interval[1] - across.interval[0] > 2 * (within.interval[1] - within.interval[0]), `across them the drift widens [${across.interval}]`);
+  const one = pairwiseRatio(a.slice(0, 6), b.slice(0, 6));
+  assertEquals(pairwiseRatio(a.slice(0, 6), b.slice(0, 6), 6), one, "a single stratum is the plain estimate");
+});
+
 test("pairwise_ratio: the interval holds 1 for alike runs, narrows with more runs, and leaves out a real gap", () => {
   const a = spread(31, 7), b = spread(31, 17);
   const { ratio, interval: [lo, hi] } = pairwiseRatio(a, b);
