@@ -11,10 +11,10 @@
  * ones after every size), and a process's speed drifts between them. They are not paired by
  * round: on the 2-vCPU VM this was built on, the runs of different senders in one round were not
  * alike (rank correlation of copy's and auto's runs over the rounds of a cell: -0.5 to 0.5, about 0
- * on average, in one `--quick` run), so there is no drift between rounds for pairing to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal
- * (a third of the runs at a half or less of the others, when a collection of earlier runs' buffers
- * overlaps them): pairing then divides one run's noise by another's (a cell at 0.98x by medians was
- * 0.77x paired). Each check prints the 90% interval of its ratio: a miss with the bar inside it is
+ * on average, in one `--quick` run), so within a cycle there is no drift between rounds for pairing
+ * to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal (a third of the
+ * runs at a half or less of the others, when a collection of earlier runs' buffers overlaps them):
+ * pairing then divides one run's noise by another's (a cell at 0.98x by medians was 0.77x paired). Each check prints the 90% interval of its ratio: a miss with the bar inside it is
  * within this run's noise. While some check's interval holds the bar, `runSink` adds rounds to the
  * size most in doubt ({@link mostDoubtful}), so each check states how many runs it took.
  *
