@@ -14,8 +14,9 @@
  * on average, in one `--quick` run), so within a cycle there is no drift between rounds for pairing
  * to cancel. Runs are independent and, for zero-copy over the UDP blackhole, bimodal (a third of the
  * runs at a half or less of the others, when a collection of earlier runs' buffers overlaps them):
- * pairing then divides one run's noise by another's (a cell at 0.98x by medians was 0.77x paired). Each check prints the 90% interval of its ratio: a miss with the bar inside it is
- * within this run's noise. While some check's interval holds the bar, `runSink` adds rounds to the
+ * pairing then divides one run's noise by another's (a cell at 0.98x by medians was 0.77x paired).
+ * Each check prints the 90% interval of its ratio: a miss with the bar inside it is within this
+ * run's noise. While some check's interval holds the bar, `runSink` adds rounds to the
  * size most in doubt ({@link mostDoubtful}), so each check states how many runs it took.
  *
  * @module
