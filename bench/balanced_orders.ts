@@ -14,10 +14,10 @@
  * Parity: runs take turns. Over loopback TCP under Bun at 8 KiB (a scratch change to the benchmark,
  * 120 rounds per process), with copy in every sender's place, the runs at odd places of the rounds
  * ran 1.5% and 4.6% faster than those at even places in two processes; with copy in three of the
- * four places and io_uring in its own, the even places ran about 5% faster in two others. The cycle of `n - 1` orders used before balanced carryover only and put `auto` at
- * an odd place in all three of its orders: with copy in `auto`'s places as well, and io_uring in its
- * own, copy there ran at 0.93-0.99x copy in copy's places (five processes), and at 0.98-0.99x with
- * these orders (three).
+ * four places and io_uring in its own, the even places ran about 5% faster in two others. The
+ * cycle of `n - 1` orders used before balanced carryover only and put `auto` at an odd place in all
+ * three of its orders: with copy in `auto`'s places as well, and io_uring in its own, copy there ran
+ * at 0.93-0.99x copy in copy's places (five processes), and at 0.98-0.99x with these orders (three).
  *
  * There is no such cycle for 2 senders.
  *

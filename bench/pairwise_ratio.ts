@@ -56,7 +56,6 @@ export const pairwiseRatio = (a: readonly number[], b: readonly number[], stratu
     for (const x of as) for (const y of bs) ratios.push(x / y);
     variance += (as.length * bs.length * (as.length + bs.length + 1)) / 12;
   }
-  if (ratios.length === 0) throw new RangeError(`pairwiseRatio: no stratum has runs on both sides (${a.length} and ${b.length})`);
   ratios.sort((x, y) => x - y);
   // The interval's ends are the c-th smallest and c-th largest ratio, c from the normal form of the
   // rank-sum statistic's distribution (at least 1: with few runs, the extremes).
