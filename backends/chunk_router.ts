@@ -4,7 +4,7 @@
  *
  * - a zero-copy route whose notifications said COPIED (loopback, a device without scatter-gather)
  *   is downgraded: chunks go by copy until `reprobeBytes` more have gone, then zero-copy is tried
- *   again;
+ *   again (each re-probe copied again doubles the wait, see {@link CopiedDowngrade});
  * - until the kernel has confirmed one zero-copied send on a route (after opening, and after each
  *   re-probe), only {@link PROBE_BYTES} go that way at a time, so a path that copies anyway costs
  *   one probe, not everything written before the first notification arrives; while the window is

@@ -21,7 +21,10 @@ export interface TuningOptions {
   readonly stageBelow?: number;
   /** Largest single read (for UDP: largest datagram received whole); default 64 KiB. */
   readonly readSize?: number;
-  /** Zero-copy: after the kernel reports that it copied, bytes sent by copy before zero-copy is tried again; default 64 MiB. */
+  /**
+   * Zero-copy: after the kernel reports that it copied, bytes sent by copy before zero-copy is tried
+   * again, doubled for each re-probe it copies too (at most 16 times this); default 64 MiB.
+   */
   readonly reprobeBytes?: number;
   /** Zero-copy: bytes of owned chunks queued and awaiting notification above which write() waits; default 16 MiB. */
   readonly maxOwnedBytes?: number;

@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import * as Effect from "effect/Effect";
+import { MAX_REPROBE_DOUBLINGS } from "../backends/copied_downgrade.ts";
 import { zcConnect, type ZcConnection, zcListen, type ZcListener } from "../mod.ts";
 import {
   AF_INET,
@@ -136,6 +137,20 @@ export const concat = (chunks: readonly Uint8Array[]): Uint8Array => {
     at += c.length;
   }
   return out;
+};
+
+/**
+ * The most downgrades a route can count once `copied` bytes have gone by copy, when every probe is
+ * copied: one, then one per re-probe, each after `reprobeBytes` doubled per re-probe before it (at
+ * most {@link MAX_REPROBE_DOUBLINGS} times).
+ */
+export const mostDowngrades = (copied: number, reprobeBytes: number): number => {
+  let downgrades = 1, waited = 0;
+  for (;;) {
+    waited += reprobeBytes * 2 ** Math.min(downgrades - 1, MAX_REPROBE_DOUBLINGS);
+    if (waited > copied) return downgrades;
+    downgrades++;
+  }
 };
 
 /** Resolves once `condition()` holds; fails the test after `timeoutMs`. */

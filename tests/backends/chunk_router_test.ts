@@ -1,11 +1,12 @@
 /**
  * `auto`'s per-chunk choice without sockets: the policy band of a size, availability fallbacks, the
- * downgrade after COPIED and the re-probe after reprobeBytes, the probe window before the kernel
- * has confirmed zero-copy, the pause after ENOBUFS/ENOMEM, and the per-peer answers that let a new
- * connection skip the probe. Nothing here sends or times anything.
+ * downgrade after COPIED and the re-probe after reprobeBytes (doubled for each re-probe copied
+ * again), the probe window before the kernel has confirmed zero-copy, the pause after
+ * ENOBUFS/ENOMEM, and the per-peer answers that let a new connection skip the probe. Nothing here
+ * sends or times anything.
  */
 import { ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, routeTable, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
-import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
+import { CopiedDowngrade, MAX_REPROBE_DOUBLINGS } from "../../backends/copied_downgrade.ts";
 import {
   MAX_PEERS,
   PATH_COPIES,
@@ -115,6 +116,38 @@ test("chunk_router: a route the kernel reported COPIED goes by copy until reprob
   assertEquals(stats.copiedBytes, 2 * MiB + 32 * KiB);
 });
 
+/** Whether `d`, downgraded, re-probes once exactly `bytes` more have gone by copy (not one byte before). */
+const reprobesAfter = (d: CopiedDowngrade, bytes: number): boolean => {
+  d.countCopied(bytes - 1);
+  const early = d.enabled;
+  d.countCopied(1);
+  return !early && d.enabled;
+};
+
+test("copied_downgrade: each re-probe the kernel copies again doubles the wait before the next, up to MAX_REPROBE_DOUBLINGS; a zero-copied answer starts over", () => {
+  const stats = new SendStats();
+  const d = new CopiedDowngrade("copied (test)", REPROBE);
+  const answers: number[] = [];
+  d.onVerdict = (copiedInARow) => answers.push(copiedInARow);
+  for (const times of [1, 2, 4, 8, 16, 16]) {
+    d.report(true, MiB, stats);
+    assert(reprobesAfter(d, times * REPROBE), `re-probes after ${times} x reprobeBytes`);
+  }
+  assertEquals(MAX_REPROBE_DOUBLINGS, 4, "at most 16x");
+  assertEquals(answers, [1, 2, 3, 4, 5, 6], "each copied answer counted and passed on");
+  assertEquals(stats.downgrades, 6);
+  // A probe's later copies (sends still in flight when it downgraded) are one answer, not more.
+  d.report(true, MiB, stats);
+  d.report(true, MiB, stats);
+  assertEquals(answers.length, 7);
+  assert(reprobesAfter(d, 16 * REPROBE));
+  // The route changed: the re-probe is zero-copied, and the next copy waits reprobeBytes again.
+  d.report(false, MiB, stats);
+  assertEquals([d.copiedInARow, answers.at(-1)], [0, 0]);
+  d.report(true, MiB, stats);
+  assert(reprobesAfter(d, REPROBE));
+});
+
 test("chunk_router: until the kernel confirms zero-copy, only a probe window goes that way at a time", () => {
   const { router, uring, queue, stats } = rig();
   const d = uring!.downgrade;
@@ -202,21 +235,21 @@ test("path_verdicts: answers per peer, fresh for a minute, the least recently an
   const v = new PathVerdicts();
   const t = 1_000_000;
   assertEquals(v.get("tcp 127.0.0.1 9", t), PATH_UNKNOWN);
-  v.record("tcp 127.0.0.1 9", true, t);
-  v.record("udp 10.0.0.1 53", false, t);
+  v.record("tcp 127.0.0.1 9", 1, t);
+  v.record("udp 10.0.0.1 53", 0, t);
   assertEquals(v.get("tcp 127.0.0.1 9", t + 1), PATH_COPIES);
   assertEquals(v.get("udp 10.0.0.1 53", t + 1), PATH_ZERO_COPIES);
   assertEquals(v.get("tcp 127.0.0.1 10", t + 1), PATH_UNKNOWN, "another port is another peer");
   assertEquals(v.get("tcp 127.0.0.1 9", t + VERDICT_TTL_MS), PATH_COPIES);
   assertEquals(v.get("tcp 127.0.0.1 9", t + VERDICT_TTL_MS + 1), PATH_UNKNOWN, "stale");
-  for (let i = 0; i <= MAX_PEERS; i++) v.record(`tcp 10.1.0.${i} 1`, true, t + 2);
+  for (let i = 0; i <= MAX_PEERS; i++) v.record(`tcp 10.1.0.${i} 1`, 1, t + 2);
   assertEquals(v.get("udp 10.0.0.1 53", t + 3), PATH_UNKNOWN, "evicted, the oldest");
   assertEquals(v.get("tcp 10.1.0.1 1", t + 3), PATH_COPIES);
 });
 
 test("chunk_router: the peer's answer is looked up once, at the first chunk the policy sends zero-copy, and decides that chunk", () => {
   const v = new PathVerdicts();
-  v.record("tcp 127.0.0.1 8", true);
+  v.record("tcp 127.0.0.1 8", 1);
   const stats = new SendStats();
   const mz = new FakeRoute(), uring = new FakeRoute();
   let lookups = 0;
@@ -259,4 +292,39 @@ test("path_verdicts: a new connection starts from its peer's answer, and teaches
   third.uring!.inflightBytes = 64 * MiB;
   assertEquals(third.router.route(MiB), ROUTE_IO_URING);
   assertEquals(third.stats.downgrades, 0);
+});
+
+test("path_verdicts: a peer whose re-probes keep being copied is re-probed less often, on every new connection to it", () => {
+  const v = new PathVerdicts();
+  const peer = "tcp 127.0.0.1 6";
+  const connect = (now = Date.now()) => {
+    const c = rig();
+    v.follow(peer, [c.uring!.downgrade, c.mz!.downgrade], c.stats, now);
+    return c;
+  };
+  // The first connection probes, is copied (1 in a row), and re-probes after reprobeBytes.
+  const first = connect();
+  assertEquals(first.router.route(MiB), ROUTE_IO_URING, "probing");
+  first.uring!.downgrade.report(true, MiB, first.stats);
+  assert(reprobesAfter(first.uring!.downgrade, REPROBE));
+  // Its re-probe is copied too (2 in a row): the next connection starts by copy and waits twice as long.
+  first.uring!.downgrade.report(true, MiB, first.stats);
+  const second = connect();
+  assertEquals(second.router.route(MiB), ROUTE_COPY);
+  assert(reprobesAfter(second.uring!.downgrade, 2 * REPROBE));
+  assert(reprobesAfter(second.mz!.downgrade, 2 * REPROBE), "both routes");
+  // A connection that never re-probes leaves the answer as it was; after a minute it is stale, and
+  // a new connection probes again, still counting: copied once more, it waits four times as long.
+  const later = Date.now() + VERDICT_TTL_MS + 1;
+  assertEquals(v.get(peer, later), PATH_UNKNOWN);
+  const stale = connect(later);
+  assertEquals(stale.router.route(MiB), ROUTE_IO_URING, "a stale answer: probing");
+  stale.uring!.downgrade.report(true, MiB, stale.stats);
+  assert(reprobesAfter(stale.uring!.downgrade, 4 * REPROBE));
+  // A zero-copied answer resets the count for the peer.
+  stale.uring!.downgrade.report(false, MiB, stale.stats);
+  assertEquals(v.get(peer), PATH_ZERO_COPIES);
+  const zeroCopying = connect();
+  zeroCopying.uring!.downgrade.report(true, MiB, zeroCopying.stats);
+  assert(reprobesAfter(zeroCopying.uring!.downgrade, REPROBE));
 });

@@ -3,8 +3,9 @@
  * zero-copy send after all and says so (KERNEL-ABI.md §2.7): 64+ MiB of seeded chunks from 1 B to
  * 4 MiB arrive intact (hashed by a zcListen-accepted receiver in the same process), and the stats
  * show the routing: small chunks by copy, large ones by a zero-copy backend first, then by copy
- * once a notification said COPIED, with a new probe after every `reprobeBytes`. Leases go back to
- * their pool when they are staged or sent by copy.
+ * once a notification said COPIED, with a new probe after `reprobeBytes`, then after twice as many
+ * (each probe copied again doubles the wait). Leases go back to their pool when they are staged or
+ * sent by copy.
  */
 import { URING_COPIED_REASON } from "../../backends/io_uring.ts";
 import { COPIED_REASON } from "../../backends/msg_zerocopy.ts";
@@ -14,7 +15,7 @@ import { zcConnect } from "../../mod.ts";
 import { connectionConfig } from "../../streams/options.ts";
 import { openConnection } from "../../streams/open_connection.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { boundSocket, connectedPair, hashOf, int32, RunningHash, sys, waitFor, withTimeout, XorShift } from "../helpers.ts";
+import { boundSocket, connectedPair, hashOf, int32, mostDowngrades, RunningHash, sys, waitFor, withTimeout, XorShift } from "../helpers.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 const STAGE_BELOW = 16 * KiB; // the default
@@ -32,7 +33,7 @@ const REPROBE = 16 * MiB;
 const zeroCopied = (s: { bytes: { msg_zerocopy: number; io_uring: number } }) => s.bytes.msg_zerocopy + s.bytes.io_uring;
 const zeroCopyRouted = (s: { routed: { msg_zerocopy: number; io_uring: number } }) => s.routed.msg_zerocopy + s.routed.io_uring;
 
-test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over loopback TCP arrive intact; small ones go by copy, large ones zero-copy until COPIED, then by copy, probing again every reprobeBytes`, async () => {
+test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over loopback TCP arrive intact; small ones go by copy, large ones zero-copy until COPIED, then by copy, probing again after reprobeBytes, then after twice as many`, async () => {
   const pair = await connectedPair("127.0.0.1", { reprobeBytes: REPROBE, policy: POLICY });
   const received = new RunningHash();
   const reading = (async () => {
@@ -86,8 +87,11 @@ test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over
   assertEquals(s.routed.copy + zeroCopyRouted(s), chunks, "every chunk routed once");
   assert(s.routed.copy >= small, `every small chunk by copy: ${s.routed.copy} copy-routed, ${small} small`);
   assert(large > 40, `plenty of large chunks: ${large}`);
-  // After the first COPIED, large chunks went by copy, except a probe after every reprobeBytes.
-  assert(s.downgrades >= 3, `re-probed and downgraded again (every ${REPROBE / MiB} MiB by copy): ${s.downgrades} downgrades`);
+  // After the first COPIED, large chunks went by copy, except a probe after 16 MiB by copy and one
+  // after 32 MiB more (the first re-probe was copied again); the next would wait for 64 MiB more.
+  assert(s.bytes.copy >= 48 * MiB && s.bytes.copy < 112 * MiB, `by copy: ${s.bytes.copy}`);
+  assertEquals(mostDowngrades(s.bytes.copy, REPROBE), 3);
+  assertEquals(s.downgrades, 3, `downgraded, re-probed after ${REPROBE / MiB} MiB and ${2 * REPROBE / MiB} MiB more by copy`);
   assert(zeroCopyRouted(s) <= s.downgrades * 8, `zero-copy only for probes: ${zeroCopyRouted(s)} chunks, ${s.downgrades} downgrades`);
   assert(zeroCopied(s) < sent.length / 8, `most bytes by copy: ${zeroCopied(s)} of ${sent.length} zero-copy`);
   assertEquals(s.copiedBytes, zeroCopied(s), "the kernel reported every zero-copy byte as copied");

@@ -3,11 +3,11 @@
  * zero-copy send after all and says so (SO_EE_CODE_ZEROCOPY_COPIED, KERNEL-ABI.md §2.7): seeded
  * pseudo-random chunks from 1 B to 4 MiB (owned whole buffers, borrowed views, staged small ones),
  * hashed by a zcListen-accepted receiver in the same process. The stats must show the COPIED
- * reports, the downgrade to copy, and the re-probes every `reprobeBytes`.
+ * reports, the downgrade to copy, and the re-probes after `reprobeBytes`, each wait twice the last.
  */
 import { COPIED_REASON } from "../../backends/msg_zerocopy.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { connectedPair, internals, RunningHash, XorShift } from "../helpers.ts";
+import { connectedPair, internals, mostDowngrades, RunningHash, XorShift } from "../helpers.ts";
 
 const MiB = 1 << 20;
 const STAGE_BELOW = 16 * 1024; // the default
@@ -91,15 +91,16 @@ for (const { host, total, seed, maxOwnedBytes } of variants) test(`msg_zerocopy 
   assert(atFirstDowngrade !== undefined, "the downgrade happened while writing");
   assert(stats.bytes.copy > atFirstDowngrade.bytes.copy, "bytes went by copy after the downgrade");
 
-  // Re-probing: zero-copy resumed after each `reprobeBytes` of copies, and was downgraded again.
+  // Re-probing: zero-copy resumed after `reprobeBytes` of copies, and was downgraded again; each
+  // re-probe copied again doubled the wait before the next.
   assert(
     stats.bytes.msg_zerocopy > atFirstDowngrade.bytes.msg_zerocopy,
     `zero-copy sends after the first downgrade: ${atFirstDowngrade.bytes.msg_zerocopy} -> ${stats.bytes.msg_zerocopy}`,
   );
   assert(stats.downgrades >= 2, `downgraded again after re-probing: ${stats.downgrades}`);
   assert(
-    stats.downgrades <= Math.floor(stats.bytes.copy / REPROBE) + 1,
-    `re-probes waited for ${REPROBE} bytes of copies each: ${stats.downgrades} downgrades, ${stats.bytes.copy} bytes copied`,
+    stats.downgrades <= mostDowngrades(stats.bytes.copy, REPROBE),
+    `re-probes waited for ${REPROBE} bytes of copies, doubled each time: ${stats.downgrades} downgrades, ${stats.bytes.copy} bytes copied`,
   );
 
   // Owned bytes queued and pinned never exceeded maxOwnedBytes once a write had resolved.
