@@ -1,12 +1,12 @@
 /**
  * `auto`'s per-chunk choice without sockets: the policy band of a size, availability fallbacks, the
- * downgrade after COPIED and the re-probe after reprobeBytes (doubled for each re-probe copied
- * again), the probe window before the kernel has confirmed zero-copy, the pause after
+ * downgrade after COPIED and the re-probe after reprobeBytes (doubled per peer for each re-probe
+ * copied again), the probe window before the kernel has confirmed zero-copy, the pause after
  * ENOBUFS/ENOMEM, and the per-peer answers that let a new connection skip the probe. Nothing here
  * sends or times anything.
  */
 import { ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, routeTable, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
-import { CopiedDowngrade, MAX_REPROBE_DOUBLINGS } from "../../backends/copied_downgrade.ts";
+import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
 import {
   MAX_PEERS,
   PATH_COPIES,
@@ -20,6 +20,7 @@ import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY } from "../../backends/s
 import { SendStats } from "../../backends/send_stats.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";
 import { assert, assertEquals, test } from "../harness.ts";
+import { reprobesAfter } from "./reprobes_after.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 const REPROBE = 4 * MiB;
@@ -114,38 +115,6 @@ test("chunk_router: a route the kernel reported COPIED goes by copy until reprob
   mz!.downgrade.report(true, 32 * KiB, stats);
   assertEquals(router.route(32 * KiB), ROUTE_COPY);
   assertEquals(stats.copiedBytes, 2 * MiB + 32 * KiB);
-});
-
-/** Whether `d`, downgraded, re-probes once exactly `bytes` more have gone by copy (not one byte before). */
-const reprobesAfter = (d: CopiedDowngrade, bytes: number): boolean => {
-  d.countCopied(bytes - 1);
-  const early = d.enabled;
-  d.countCopied(1);
-  return !early && d.enabled;
-};
-
-test("copied_downgrade: each re-probe the kernel copies again doubles the wait before the next, up to MAX_REPROBE_DOUBLINGS; a zero-copied answer starts over", () => {
-  const stats = new SendStats();
-  const d = new CopiedDowngrade("copied (test)", REPROBE);
-  const answers: number[] = [];
-  d.onVerdict = (copiedInARow) => answers.push(copiedInARow);
-  for (const times of [1, 2, 4, 8, 16, 16]) {
-    d.report(true, MiB, stats);
-    assert(reprobesAfter(d, times * REPROBE), `re-probes after ${times} x reprobeBytes`);
-  }
-  assertEquals(MAX_REPROBE_DOUBLINGS, 4, "at most 16x");
-  assertEquals(answers, [1, 2, 3, 4, 5, 6], "each copied answer counted and passed on");
-  assertEquals(stats.downgrades, 6);
-  // A probe's later copies (sends still in flight when it downgraded) are one answer, not more.
-  d.report(true, MiB, stats);
-  d.report(true, MiB, stats);
-  assertEquals(answers.length, 7);
-  assert(reprobesAfter(d, 16 * REPROBE));
-  // The route changed: the re-probe is zero-copied, and the next copy waits reprobeBytes again.
-  d.report(false, MiB, stats);
-  assertEquals([d.copiedInARow, answers.at(-1)], [0, 0]);
-  d.report(true, MiB, stats);
-  assert(reprobesAfter(d, REPROBE));
 });
 
 test("chunk_router: until the kernel confirms zero-copy, only a probe window goes that way at a time", () => {
