@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { bufferOf } from "../ffi/intrinsics.ts";
 import type { BackendName } from "../ffi/zcio_error.ts";
 import { type Backend, SUBMITTED } from "./backend.ts";
 import type { ChunkRouter } from "./chunk_router.ts";
@@ -34,13 +35,6 @@ export interface ChunkRoutes {
   route(size: number): number;
   /** The route for a lease the chunk route sent to `route`: registered memory goes through the ring. */
   leaseRoute(lease: Uint8Array, route: number): number;
-  /** Returns a lease the kernel has taken by copy to its pool. */
-  releaseLease(lease: Uint8Array): void;
-  /**
-   * After `chunk` was copied into staging: if it is an unwritten lease of registered memory, it goes
-   * back to the pool now. (One WeakSet lookup: a small typed array's `.buffer` is not cheap in Bun.)
-   */
-  releaseStaged(chunk: Uint8Array): void;
 }
 
 export class AutoBackend implements Backend, ChunkRoutes {
@@ -57,10 +51,10 @@ export class AutoBackend implements Backend, ChunkRoutes {
     private readonly direct: DirectSender,
     private readonly ring: IoUringSender | undefined,
     readonly router: ChunkRouter,
-    private readonly leases: RegisteredLeases | undefined,
+    leases: RegisteredLeases | undefined,
   ) {
     this.#active = direct;
-    this.#registered = leases?.buffers.bytes.buffer;
+    this.#registered = leases === undefined ? undefined : bufferOf(leases.buffers.bytes);
   }
 
   /** The sender that sent last (what an error names). */
@@ -137,16 +131,7 @@ export class AutoBackend implements Backend, ChunkRoutes {
 
   leaseRoute(lease: Uint8Array, route: number): number {
     // MsgZerocopy would drop a registered lease without returning it to the pool.
-    return route === ROUTE_MSG_ZEROCOPY && lease.buffer === this.#registered ? ROUTE_IO_URING : route;
-  }
-
-  releaseLease(lease: Uint8Array): void {
-    if (lease.buffer === this.#registered) this.leases!.release(lease);
-  }
-
-  releaseStaged(chunk: Uint8Array): void {
-    const leases = this.leases;
-    if (leases !== undefined && leases.handOver(chunk)) leases.release(chunk);
+    return route === ROUTE_MSG_ZEROCOPY && bufferOf(lease) === this.#registered ? ROUTE_IO_URING : route;
   }
 
   close(): void {

@@ -35,6 +35,7 @@ import {
   MSG_NOSIGNAL,
   MSG_WAITALL,
 } from "../ffi/constants.ts";
+import { bufferOf, byteLengthOf, subarrayOf } from "../ffi/intrinsics.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
@@ -141,7 +142,7 @@ export class IoUringSender implements Backend, UringClient {
       return WOULD_BLOCK;
     }
     const leases = this.dispatcher.leases;
-    const registered = leases?.buffers.bytes.buffer;
+    const registered = leases === undefined ? undefined : bufferOf(leases.buffers.bytes);
     for (let i = 0; i < n; i++) {
       const slot = this.#free.length > 0 ? this.#free.pop()! : this.#grow();
       const address = queue.address(i, sys.addressOf), length = queue.remaining(i);
@@ -151,13 +152,13 @@ export class IoUringSender implements Backend, UringClient {
       // The kernel charges unregistered memory at submission, and a request refused there fails its
       // whole chain (even requests before it): after an ENOMEM, one chain goes without it.
       const zerocopy = owned !== undefined && this.#downgrade.enabled &&
-        !(this.#copyUnregistered && owned.buffer !== registered);
-      if (owned !== undefined && owned.buffer === registered) {
+        !(this.#copyUnregistered && bufferOf(owned) !== registered);
+      if (owned !== undefined && bufferOf(owned) === registered) {
         this.#leaseRefs.set(owned, (this.#leaseRefs.get(owned) ?? 0) + 1);
       }
       if (zerocopy) {
         const view = queue.view(i)!;
-        if (view.buffer === registered) {
+        if (bufferOf(view) === registered) {
           ring.prepSendZcFixed(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData, leases!.buffers.bufIndex);
         } else {
           ring.prepSendZc(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData);
@@ -166,7 +167,7 @@ export class IoUringSender implements Backend, UringClient {
       } else {
         ring.prepSend(sqe, this.fd, address, length, MSG_WAITALL | MSG_NOSIGNAL, userData);
         // A lease sent by copy is done with once its send completes; keep it to return it then.
-        this.#views[slot] = owned !== undefined && owned.buffer === registered ? owned : undefined;
+        this.#views[slot] = owned !== undefined && bufferOf(owned) === registered ? owned : undefined;
       }
       this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
       this.#bytes[slot] = length;
@@ -187,7 +188,9 @@ export class IoUringSender implements Backend, UringClient {
   #sendBorrowed(queue: SendQueue, stats: SendStats): number {
     if (queue.address(0, this.sys.addressOf) < 0) return INVALID_HEAD;
     const view = queue.view(0)!;
-    const unsent = view.subarray(view.byteLength - queue.remaining(0));
+    // The caller's view: its unsent part is made from the intrinsics, never from its getters.
+    const length = byteLengthOf(view);
+    const unsent = subarrayOf(view, length - queue.remaining(0), length);
     for (;;) {
       const sent = this.sys.send(this.fd, unsent, MSG_NOSIGNAL | MSG_DONTWAIT);
       stats.syscalls++;
@@ -197,7 +200,7 @@ export class IoUringSender implements Backend, UringClient {
       stats.bytes.copy += sent;
       if (this.datagrams) queue.consumeSegment();
       else queue.consume(sent);
-      return sent < unsent.byteLength ? WOULD_BLOCK : SUBMITTED;
+      return sent < byteLengthOf(unsent) ? WOULD_BLOCK : SUBMITTED;
     }
   }
 
@@ -265,7 +268,7 @@ export class IoUringSender implements Backend, UringClient {
     this.#abandoned = true;
     const leases = this.dispatcher.leases;
     for (const view of dropped) {
-      if (view.buffer === leases?.buffers.bytes.buffer && !this.#leaseRefs.has(view)) leases.release(view);
+      if (leases !== undefined && bufferOf(view) === bufferOf(leases.buffers.bytes) && !this.#leaseRefs.has(view)) leases.release(view);
     }
   }
 

@@ -11,6 +11,8 @@
  *
  * @module
  */
+import { byteLengthOf, setBytes } from "../ffi/intrinsics.ts";
+
 /** Segment kinds. */
 /** Copied into staging at `write()`; the caller's buffer was free again at once. */
 export const STAGED = 0;
@@ -72,7 +74,7 @@ export class SendQueue {
   ) {
     this.#staging = staging;
     this.#stagingAddress = stagingAddress;
-    this.capacity = staging.byteLength;
+    this.capacity = byteLengthOf(staging);
   }
 
   /** Staging capacity in bytes. */
@@ -90,10 +92,11 @@ export class SendQueue {
 
   /** Copies `chunk` into staging; false (and nothing changed) if staging has no room for it. */
   stage(chunk: Uint8Array): boolean {
-    const n = chunk.byteLength;
+    // Read through the intrinsics: the chunk is the caller's, and its getters may lie.
+    const n = byteLengthOf(chunk);
     const at = this.#reserve(n);
     if (at < 0) return false;
-    this.#staging.set(chunk, at);
+    setBytes(this.#staging, chunk, at);
     this.#queuedBytes += n;
     if (this.mergeStaged && this.#count > 0) {
       const last = (this.#head + this.#count - 1) & this.#mask;
@@ -108,8 +111,9 @@ export class SendQueue {
 
   /** Queues the caller's view itself; `onBorrowedDone(view)` runs once the kernel has all of it. */
   borrow(view: Uint8Array, route = ROUTE_COPY): void {
-    this.#queuedBytes += view.byteLength;
-    this.#push(BORROWED, route, 0, view.byteLength, view);
+    const n = byteLengthOf(view);
+    this.#queuedBytes += n;
+    this.#push(BORROWED, route, 0, n, view);
   }
 
   /**
@@ -117,9 +121,10 @@ export class SendQueue {
    * one routed {@link ROUTE_COPY}.
    */
   own(view: Uint8Array, route = ROUTE_MSG_ZEROCOPY): void {
-    this.#queuedBytes += view.byteLength;
-    this.#ownedBytes += view.byteLength;
-    this.#push(OWNED, route, 0, view.byteLength, view);
+    const n = byteLengthOf(view);
+    this.#queuedBytes += n;
+    this.#ownedBytes += n;
+    this.#push(OWNED, route, 0, n, view);
   }
 
   /** Bytes of owned views still queued. */
@@ -157,7 +162,7 @@ export class SendQueue {
     const s = (this.#head + i) & this.#mask;
     if (this.#kinds[s] === STAGED) return this.#stagingAddress + this.#starts[s] + this.#progress[s];
     const view = this.#views[s]!;
-    if (view.byteLength !== this.#lengths[s]) return -1;
+    if (byteLengthOf(view) !== this.#lengths[s]) return -1;
     if (this.#addresses[s] === 0) this.#addresses[s] = addressOf(view);
     return this.#addresses[s] + this.#progress[s];
   }

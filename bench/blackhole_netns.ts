@@ -2,7 +2,7 @@
  * The UDP blackhole sink: a private network namespace (`unshare -n`) whose loopback drops every
  * packet at its qdisc (`ip link set lo up; tc qdisc add dev lo root pfifo limit 0`), so datagrams
  * to 127.0.0.1 there are never delivered and the kernel really sends them without copying
- * (KERNEL-ABI.md §6). Only a process inside the namespace can send there: a bench runs its worker
+ * (docs/kernel.md, 'Zero-copy sinks'). Only a process inside the namespace can send there: a bench runs its worker
  * script (same runtime) under `unshare -n`, and the worker calls {@link assertInBlackhole} before it
  * sends anything, so nothing ever goes to a network outside a namespace the bench made itself.
  * The namespace disappears when the worker exits.

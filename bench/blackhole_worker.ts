@@ -2,7 +2,7 @@
  * The UDP blackhole half of the zero-copy benchmark, run by `zerocopy_sinks.ts` in a private
  * network namespace whose loopback drops every packet at its qdisc (`unshare -n`, `ip link set lo
  * up`, `tc qdisc add dev lo root pfifo limit 0`): datagrams to 127.0.0.1 there are never delivered,
- * so the kernel really zero-copies them (KERNEL-ABI.md §6). Runs every mode at every size and
+ * so the kernel really zero-copies them (docs/kernel.md, 'Zero-copy sinks'). Runs every mode at every size and
  * prints the results as one JSON line on stdout; progress goes to stderr.
  *
  * Arguments: `--quick`, then the chunk sizes in bytes.

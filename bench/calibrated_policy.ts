@@ -12,7 +12,7 @@
  *   the shared bands, for a runtime not measured, weigh every measured runtime equally (geometric
  *   mean of each backend's throughput relative to copy).
  * - UDP bands come from the UDP blackhole. TCP has no sink here where the kernel zero-copies (over
- *   loopback every zero-copy send is copied, KERNEL-ABI.md §2.7), so the TCP bands take the
+ *   loopback every zero-copy send is copied, docs/kernel.md, 'Loopback always copies'), so the TCP bands take the
  *   blackhole's crossovers, extended past its largest datagram; over loopback `auto` learns from
  *   the first COPIED notification and sends by copy. The loopback winners are recorded in
  *   `measured` all the same.

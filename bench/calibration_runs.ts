@@ -223,7 +223,9 @@ const send = async (
       : await sendUdpWithRuntimeSocket(target.port, times, chunkAt);
     return { count };
   }
-  const r = await sendChunks(target, { backend: sender }, times, (_, i) => chunkAt(i));
+  // Each chunk is a fresh buffer zcio may take over, so the zero-copy routes are measured with memory
+  // that is zcio's, as a lease is; the copy route sends it by copy either way.
+  const r = await sendChunks(target, { backend: sender, transferBuffers: true }, times, (_, i) => chunkAt(i));
   const count = target.transport === "tcp" ? r.count : r.stats.bytes.copy + r.stats.bytes.msg_zerocopy + r.stats.bytes.io_uring;
   return { count, stats: r.stats };
 };

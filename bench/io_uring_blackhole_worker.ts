@@ -2,7 +2,7 @@
  * The timed half of `io_uring_sinks.ts`, run by it in a private network namespace whose loopback
  * drops every packet at its qdisc (`unshare -n`, `ip link set lo up`, `tc qdisc add dev lo root
  * pfifo limit 0`): UDP datagrams to 127.0.0.1:9 there are never delivered, so the kernel really
- * sends without copying (KERNEL-ABI.md §6). Runs every mode at every size and prints one JSON line
+ * sends without copying (docs/kernel.md, 'Zero-copy sinks'). Runs every mode at every size and prints one JSON line
  * on stdout; progress goes to stderr.
  *
  * Arguments: `--quick`, then the datagram sizes in bytes.
@@ -83,10 +83,10 @@ const SETUPS: Record<UringMode, ModeSetup> = {
       return () => view;
     },
   },
-  // Owned fresh whole buffers (write() transfers each), allocated and touched before the timed run;
-  // stageBelow 1 KiB so even 1 KiB chunks are owned: SEND_ZC from plain memory.
+  // Owned fresh whole buffers (write() transfers each, with transferBuffers), allocated and touched
+  // before the timed run; stageBelow 1 KiB so even 1 KiB chunks are owned: SEND_ZC from plain memory.
   "io_uring SEND_ZC": {
-    options: { backend: "io_uring", stageBelow: 1024 },
+    options: { backend: "io_uring", stageBelow: 1024, transferBuffers: true },
     prepare: (size, times) => {
       const pool = Array.from({ length: times }, () => new Uint8Array(size).fill(size & 0xff));
       return (_, i) => pool[i];

@@ -1,11 +1,11 @@
 /**
  * The io_uring backend on a UDP blackhole, where the kernel really sends without copying: 127.0.0.1
- * in a private network namespace whose loopback qdisc drops everything (KERNEL-ABI.md §6). Only a
+ * in a private network namespace whose loopback qdisc drops everything (docs/kernel.md, 'Zero-copy sinks'). Only a
  * process inside that namespace can send there, so this runs `io_uring_blackhole_worker.ts` (same
  * runtime) under `unshare -n`; that needs root, and without it the table says so and is empty.
  *
  * Modes at 1, 4, 16 and 64 KiB (65507-byte datagrams for 64 KiB: the largest UDP payload, under
- * lo's 65536 MTU so never fragmented), side by side with the C figures of KERNEL-ABI.md §7:
+ * lo's 65536 MTU so never fragmented), side by side with the C figures of docs/kernel.md, 'C reference figures':
  * - `copy`: zcio's copy backend (sendmmsg), one buffer reused;
  * - `io_uring SEND`: every chunk staged (copied into zcio's memory at write()) and sent by SEND
  *   through the ring, many requests per chain: the copy path through the ring;
@@ -29,7 +29,7 @@ import { URING_MODES, type UringMode, uringRuns, type UringSizeResult } from "./
 const KiB = 1024;
 const SIZES = [1 * KiB, 4 * KiB, 16 * KiB, 65507];
 
-/** KERNEL-ABI.md §7, UDP blackhole, MB/s (median of 3), C programs on this class of machine. */
+/** docs/kernel.md, 'C reference figures': UDP blackhole, MB/s (median of 3), C programs on this class of machine. */
 const C_REFERENCE: Record<string, readonly number[]> = {
   "sendmsg copy": [579, 2378, 10195, 15534],
   "io_uring SEND (copy), 8 in flight": [841, 3951, 13817, 18334],
@@ -74,7 +74,7 @@ export const ioUringSinks = async (quick: boolean, onProgress: (what: string) =>
     "Where the time goes: µs per datagram (median run), sender CPU (user + system) in ms per GB, and requests per",
     "io_uring_enter'd chain (chunks / chains; the copy backend: chunks per sendmmsg). Ring floor: the leased mode's",
     "SEND_ZC FIXED_BUF requests written straight into a ring from JS, 64 per enter (kernel + FFI, no zcio layers);",
-    "C: KERNEL-ABI.md §7's registered-buffer figure as µs per datagram.",
+    "C: the registered-buffer figure of docs/kernel.md (C reference) as µs per datagram.",
     "",
     `| chunk | ${URING_MODES.map((m) => `${m}: µs / CPU / per call`).join(" | ")} | ring floor µs | C µs | lease − floor µs |`,
     `|---|${URING_MODES.map(() => "---|").join("")}---|---|---|`,
@@ -97,7 +97,7 @@ export const ioUringSinks = async (quick: boolean, onProgress: (what: string) =>
   lines.push(
     "",
     `Kernel reports (SEND_ZC + lease, per size): ${zc.join(" / ")} of the bytes notified as zero-copied.`,
-    "C reference (KERNEL-ABI.md §7, MB/s at 1/4/16/64 KiB): " +
+    "C reference (docs/kernel.md, MB/s at 1/4/16/64 KiB): " +
       Object.entries(C_REFERENCE).map(([k, v]) => `${k} ${v.join("/")}`).join("; ") + ".",
   );
   return lines.join("\n");

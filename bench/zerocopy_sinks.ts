@@ -61,7 +61,7 @@ export const zerocopySinks = async (quick: boolean, onProgress: (what: string) =
     "msg_zerocopy + lease: the same with `await conn.lease(size)` per write inside the timed run (a fresh zero-filled buffer each time).",
     "Every run includes connect and close; msg_zerocopy's close waits for every notification. 'kernel reported': share of",
     "msg_zerocopy bytes the notifications called zero-copied (the rest COPIED), downgrades, ENOBUFS fallbacks (last run).",
-    "C reference (KERNEL-ABI.md §7, UDP blackhole, MB/s at 1/4/16/64 KiB): sendmsg copy 579/2378/10195/15534;",
+    "C reference (docs/kernel.md, UDP blackhole, MB/s at 1/4/16/64 KiB): sendmsg copy 579/2378/10195/15534;",
     "MSG_ZEROCOPY (errqueue every 32 sends) 429/1850/7631/18935.",
   );
   return lines.join("\n");

@@ -1,7 +1,7 @@
 /**
  * The Linux x86_64 ABI numbers zcio uses, each documented where it is defined.
- * Every value is from `../shared/KERNEL-ABI.md` (checked on Linux 6.18) or, for epoll and
- * eventfd which that file does not cover, from `<sys/epoll.h>` / `<sys/eventfd.h>` (glibc 2.36).
+ * Every value is from the kernel's UAPI headers as recorded in docs/kernel.md (checked on Linux
+ * 6.18) or, for epoll and eventfd, from `<sys/epoll.h>` / `<sys/eventfd.h>` (glibc 2.36).
  *
  * @module
  */
@@ -136,7 +136,7 @@ export const EINPROGRESS = 115;
 export const ECANCELED = 125;
 
 // ══ io_uring ═════════════════════════════════════════════════════════════════════════════
-// liburing's names and values (KERNEL-ABI.md §3; <linux/io_uring.h>). Used by ffi/io_uring/.
+// liburing's names and values (docs/kernel.md, 'SQE and CQE layouts'; <linux/io_uring.h>). Used by ffi/io_uring/.
 // The syscall numbers (SYS_io_uring_*) are at the top of this file.
 
 // ── io_uring_setup: params.flags (IORING_SETUP_*) ───────────────────────────────────────

@@ -1,6 +1,6 @@
 /**
  * Encoders for the C structs zcio hands the kernel, written into mmap'd memory through a DataView.
- * Layouts are x86_64 (KERNEL-ABI.md §1.3). 64-bit fields are written as two 32-bit halves so that
+ * Layouts are x86_64 (docs/kernel.md, 'Struct layouts'). 64-bit fields are written as two 32-bit halves so that
  * no BigInt is ever made. Every encoder writes all fields, so no stale byte survives reuse.
  *
  * @module

@@ -5,7 +5,8 @@
  * - Every call that can fail returns a non-negative result or `-errno`, like a raw syscall.
  *   Nothing here throws for a kernel error.
  * - A `Uint8Array` argument is read or written by the kernel only during the call; it may be any
- *   view. Its `byteLength` is the length passed to the kernel wherever the C call takes one.
+ *   view. Its real length, read through the intrinsics captured at load (ffi/intrinsics.ts), never
+ *   through its `byteLength` getter, is the length passed to the kernel wherever the C call takes one.
  * - A {@link Ptr} argument is an address the kernel reads during the call (and, for zero-copy,
  *   afterwards). Make it once per buffer with {@link Sys.pointer}; never per call.
  * - Results that are byte counts are 32-bit: callers never pass more than 2 GiB at once.
@@ -69,10 +70,16 @@ export interface Sys {
 
   /** `length` bytes at `addr` (mmap'd memory) as an ArrayBuffer, without copying. Call once per region. */
   memory(addr: number, length: number): ArrayBuffer;
+  /**
+   * Detaches `buffer` (from {@link memory} or an ordinary ArrayBuffer): every JavaScript view of it
+   * reads as empty from then on, while the memory itself stays where it is. False if it cannot be.
+   */
+  detach(buffer: ArrayBuffer): boolean;
   /** The fast argument form of an address. Call once per buffer and keep the result. */
   pointer(addr: number): Ptr;
   /**
-   * The address of `view[0]`. Only for views the runtime never moves: mmap'd memory or a view of at
+   * The address of `view[0]`, from the view's internal slots or the intrinsics (ffi/intrinsics.ts),
+   * never its getters. Only for views the runtime never moves: mmap'd memory or a view of at
    * least 1 KiB. The caller must keep the view alive for as long as the kernel may read it.
    */
   addressOf(view: Uint8Array): number;

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { YieldableError } from "effect/Cause";
 import * as Data from "effect/Data";
 import { errnoName } from "./errno_name.ts";
 
@@ -17,6 +18,7 @@ import { errnoName } from "./errno_name.ts";
 export type ZcioErrorCode =
   | "INVALID_CHUNK"
   | "INVALID_OPTION"
+  | "LEASE_MISUSE"
   | "CLOSED"
   | "ABORTED"
   | "BACKEND_UNAVAILABLE"
@@ -26,12 +28,20 @@ export type ZcioErrorCode =
 /** Which send strategy an error came from. */
 export type BackendName = "copy" | "msg_zerocopy" | "io_uring";
 
-export class ZcioError extends Data.TaggedError("ZcioError")<{
+/** What a {@link ZcioError} carries besides its `_tag`. */
+type ZcioErrorFields = {
   readonly code: ZcioErrorCode;
   readonly message: string;
   readonly errno?: number;
   readonly backend?: BackendName;
-}> {
+};
+
+// The superclass as a typed variable: JSR's fast check does not infer a call in `extends`.
+const ZcioErrorBase: new (
+  args: ZcioErrorFields,
+) => YieldableError & { readonly _tag: "ZcioError" } & Readonly<ZcioErrorFields> = Data.TaggedError("ZcioError")<ZcioErrorFields>;
+
+export class ZcioError extends ZcioErrorBase {
   override get name(): string {
     return "ZcioError";
   }

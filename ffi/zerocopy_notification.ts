@@ -1,5 +1,5 @@
 /**
- * Decoding of the MSG_ZEROCOPY notifications `recvmsg(MSG_ERRQUEUE)` returns (KERNEL-ABI.md §2.3):
+ * Decoding of the MSG_ZEROCOPY notifications `recvmsg(MSG_ERRQUEUE)` returns (docs/kernel.md, 'MSG_ZEROCOPY notifications'):
  * one cmsg (SOL_IP/IP_RECVERR on IPv4, SOL_IPV6/IPV6_RECVERR on IPv6) whose data is a 16-byte
  * `sock_extended_err` { u32 ee_errno; u8 ee_origin, ee_type, ee_code, ee_pad; u32 ee_info (lo);
  * u32 ee_data (hi) }.

@@ -29,7 +29,8 @@ import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch } from "../ffi/waiter.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
-import { Outbox } from "./outbox.ts";
+import { LeasePool } from "./lease_pool.ts";
+import { closedError, Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { releaseWhenNotified } from "./release_when_notified.ts";
 import { sendFiber } from "./send_fiber.ts";
@@ -52,6 +53,10 @@ export interface ConnectionConfig {
   readonly ownsFd: boolean;
   /** Staging ring size in bytes: how much of small chunks may be queued before write() waits. */
   readonly stagingBytes: number;
+  /** Whether large whole-buffer chunks of the caller's are taken over (detached) to go zero-copy. */
+  readonly transferBuffers: boolean;
+  /** Bound on plain (unregistered) lease memory: unwritten, queued and in flight. */
+  readonly maxLeaseBytes: number;
   /** Chunks below this size are copied into staging; larger ones are borrowed. */
   readonly stageBelow: number;
   /** Largest read in bytes (for UDP, the largest datagram received whole). */
@@ -79,11 +84,6 @@ export class Connection {
     private readonly watch: FdWatch,
     /** The largest chunk one write may carry: for UDP, the largest datagram of the address family. */
     readonly maxChunkBytes: number,
-    /**
-     * A buffer of `size` bytes zcio owns: writing it (this same view) hands it over without a copy
-     * or transfer. From registered memory on io_uring, where it waits while the pool is exhausted.
-     */
-    readonly lease: (size: number) => Promise<Uint8Array>,
   ) {
     this.#sendDone = new Promise((resolve) => (this.#markSendDone = resolve));
   }
@@ -158,16 +158,6 @@ export class Connection {
         )
         : undefined;
       const backend: Backend = auto ?? ring ?? direct;
-      // Leases made without registered memory. Counted, so that a connection with none out skips
-      // the WeakSet lookup per chunk; a lease dropped unwritten only brings the lookup back.
-      const plainLeases = new WeakSet<Uint8Array>();
-      let plainLeasesOut = 0;
-      const takeLease = (chunk: Uint8Array): boolean => {
-        if (uring?.leases?.handOver(chunk)) return true;
-        if (plainLeasesOut === 0 || !plainLeases.delete(chunk)) return false;
-        plainLeasesOut--;
-        return true;
-      };
       const watch = waiter.watch(fd);
       const release = () => {
         backend.close();
@@ -195,20 +185,14 @@ export class Connection {
         backend,
         config.stageBelow,
         zerocopy !== undefined || uring !== undefined,
+        config.transferBuffers,
         config.maxOwnedBytes,
-        takeLease,
+        new LeasePool(sys, uring?.leases, config.maxLeaseBytes, () => queue.ownedBytes + backend.inflightBytes),
         auto,
       );
       ring?.bind(queue, stats, () => outbox.wakeUp());
       if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
-      const lease = (size: number): Promise<Uint8Array> => {
-        if (uring?.leases?.fits(size)) return uring.leases.lease(size);
-        const view = new Uint8Array(size);
-        plainLeases.add(view);
-        plainLeasesOut++;
-        return Promise.resolve(view);
-      };
       const connection = new Connection(
         fd,
         config,
@@ -218,7 +202,6 @@ export class Connection {
         receiver,
         watch,
         maxChunkBytes(sys, fd, udp),
-        lease,
       );
       yield* Effect.forkIn(
         sendFiber(sys, outbox, waiter, watch).pipe(
@@ -229,6 +212,11 @@ export class Connection {
       );
       return connection;
     });
+  }
+
+  /** The connection's leases: memory zcio owns, which zero-copy backends send without copying. */
+  get leases(): LeasePool {
+    return this.outbox.leases;
   }
 
   /** Records a validated, non-empty chunk; see {@link Outbox.write}. */
@@ -276,6 +264,7 @@ export class Connection {
    */
   close(): Promise<void> {
     return (this.#released ??= (async () => {
+      this.outbox.leases.close(closedError());
       let failure: unknown;
       try {
         await this.closeWrite();

@@ -7,19 +7,21 @@
  * ran; and, at that limit, what is queued, after which `write()` reads the notifications that have
  * come before it waits.
  *
- * Ownership, decided per chunk:
- * - A chunk smaller than `stageBelow` is copied into staging; its write resolves at once and the
- *   caller may reuse it.
- * - With a zero-copy backend, a larger chunk that spans its whole (non-shared) ArrayBuffer is
- *   taken: the buffer is transferred, so the caller's view becomes detached and can never change
- *   bytes the kernel has not sent. A leased chunk is zcio's already. Either write resolves at once,
- *   unless owned bytes in the queue and in flight exceed `maxOwnedBytes`.
- * - Any other larger chunk is borrowed: it goes by copy and its write resolves once the kernel has
- *   taken all of it; until then the caller must leave it alone (if it detaches or shrinks the
- *   buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent).
- * - With `auto`, the route {@link ChunkRoutes.route} gives a larger chunk decides: a zero-copy route
- *   takes it as above, a copy route borrows it (a lease routed to copy is owned, and its memory
- *   goes back to the pool once the kernel has taken it, as does a staged lease's at once).
+ * Ownership, decided per chunk, the same for every backend:
+ * - The caller's memory is borrowed, never taken. A chunk smaller than `stageBelow` is copied into
+ *   staging and its write resolves at once; a larger one is sent from the caller's view by copy and
+ *   its write resolves once the kernel has taken all of it (if the caller detaches or shrinks the
+ *   buffer meanwhile, that write fails with INVALID_CHUNK and nothing of it is sent). Either way the
+ *   chunk is the caller's again when its write resolves.
+ * - A lease is handed over ({@link LeasePool.take}): the caller's view is detached, and zcio's view
+ *   of the same memory is owned; a zero-copy backend sends it without copying. Its write resolves at
+ *   once, unless owned bytes in the queue and in flight exceed `maxOwnedBytes`. A small lease is
+ *   staged and its memory goes back to the pool at once.
+ * - Only with the `transferBuffers` option is a larger chunk that spans its whole (non-shared)
+ *   ArrayBuffer taken over like a lease: transferred, so the caller's views are detached.
+ * - With `auto`, the route {@link ChunkRoutes.route} gives a larger owned chunk decides how it goes
+ *   (a lease routed to copy goes back to the pool once the kernel has taken it); borrowed chunks
+ *   always go by copy.
  *
  * @module
  */
@@ -27,7 +29,9 @@ import type { ChunkRoutes } from "../backends/auto_backend.ts";
 import { type Backend, SUBMITTED } from "../backends/backend.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
+import { bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
+import { type LeasePool, leasesOut, moveOut } from "./lease_pool.ts";
 
 export class Outbox {
   #error: ZcioError | undefined;
@@ -37,6 +41,8 @@ export class Outbox {
   #ownedSinceSubmit = 0;
   // The one write that waits (WritableStream hands the sink one chunk at a time).
   #waiting: Uint8Array | undefined;
+  /** Whether the waiting chunk is a lease's memory, to give back once it is staged. */
+  #waitingLease = false;
   #borrowed: Uint8Array | undefined;
   #resolve: (() => void) | undefined;
   #reject: ((e: unknown) => void) | undefined;
@@ -49,12 +55,14 @@ export class Outbox {
     readonly backend: Backend,
     /** Chunks below this many bytes are staged (copied); the rest are owned or borrowed. */
     readonly stageBelow: number,
-    /** Whether large chunks are taken over (zero-copy backends) rather than borrowed. */
-    readonly takesOwnership: boolean,
+    /** Whether owned chunks go to a zero-copy sender (else they go by copy, as borrowed ones do). */
+    readonly zerocopy: boolean,
+    /** Whether large whole-buffer chunks of the caller's are taken over (the `transferBuffers` option). */
+    readonly transfersBuffers: boolean,
     /** Owned bytes queued and in flight above which write() waits. */
     readonly maxOwnedBytes: number,
-    /** Takes a chunk over if it is a lease (zcio memory already): true if it was. */
-    private readonly takeLease: (chunk: Uint8Array) => boolean,
+    /** The connection's leases: a chunk that is one is handed over. */
+    readonly leases: LeasePool,
     /** `auto`: the route of each chunk of `stageBelow` bytes or more. */
     private readonly routes?: ChunkRoutes,
   ) {}
@@ -94,8 +102,10 @@ export class Outbox {
    * when the chunk is not small, staging is full, or sending has ended.
    */
   stageNow(chunk: Uint8Array): boolean {
-    if (chunk.byteLength >= this.stageBelow || this.#error !== undefined || this.#closing) return false;
-    if (!this.#stage(chunk)) return false;
+    if (byteLengthOf(chunk) >= this.stageBelow || this.#error !== undefined || this.#closing || leasesOut.count > 0) {
+      return false;
+    }
+    if (!this.queue.stage(chunk)) return false;
     this.stats.chunks++;
     if (this.routes !== undefined) this.stats.routed.copy++;
     this.#kick();
@@ -109,16 +119,24 @@ export class Outbox {
   write(chunk: Uint8Array): Promise<void> | undefined {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#closing) return Promise.reject(closedError());
+    const size = byteLengthOf(chunk);
+    let lease: Uint8Array | undefined;
+    if (leasesOut.count > 0) {
+      const taken = this.leases.take(chunk, size);
+      if (taken instanceof ZcioError) return Promise.reject(taken);
+      lease = taken;
+    }
     this.stats.chunks++;
-    const size = chunk.byteLength;
     if (size < this.stageBelow) {
       if (this.routes !== undefined) this.stats.routed.copy++;
-      if (this.#stage(chunk)) {
+      if (this.queue.stage(lease ?? chunk)) {
+        if (lease !== undefined) this.leases.giveBack(lease);
         this.#kick();
         return undefined;
       }
-      this.#waiting = chunk;
-    } else if (this.routes !== undefined ? this.#route(chunk, size) : this.takesOwnership && this.#own(chunk)) {
+      this.#waiting = lease ?? chunk;
+      this.#waitingLease = lease !== undefined;
+    } else if (this.#own(lease, chunk, size)) {
       // As below: an idle connection sends at once. Otherwise every INLINE_BATCH_BYTES go at once
       // too: a writer whose writes all complete at once never lets the fiber run, and would queue
       // up to maxOwnedBytes before the kernel sent anything.
@@ -156,9 +174,12 @@ export class Outbox {
    * or lets a write held back by the owned-bytes limit complete.
    */
   admitWaiting(): void {
+    this.leases.admit();
     const chunk = this.#waiting;
-    if (chunk !== undefined && this.#stage(chunk)) {
+    if (chunk !== undefined && this.queue.stage(chunk)) {
       this.#waiting = undefined;
+      if (this.#waitingLease) this.leases.giveBack(chunk);
+      this.#waitingLease = false;
       this.#settle(undefined);
     } else if (this.#ownedOver && !this.#overOwnedLimit()) {
       this.#ownedOver = false;
@@ -166,39 +187,29 @@ export class Outbox {
     }
   }
 
-  /** Queues a large chunk as owned if it can be: a lease as it is, a whole buffer transferred. */
-  #own(chunk: Uint8Array): boolean {
-    if (this.takeLease(chunk)) this.queue.own(chunk);
-    else if (spansWholeBuffer(chunk)) this.queue.own(takeOver(chunk));
-    else return false;
-    return true;
-  }
-
-  /** Copies a small chunk into staging; a registered lease staged goes straight back to its pool. */
-  #stage(chunk: Uint8Array): boolean {
-    if (!this.queue.stage(chunk)) return false;
-    this.routes?.releaseStaged(chunk);
-    return true;
-  }
-
   /**
-   * `auto`: queues a large chunk on the route chosen for it. True if it was owned (its write may
-   * resolve at once); false if it must be borrowed (a copy route, or a chunk that cannot be owned).
+   * Queues a large chunk as owned if it is: a lease (handed over already), or with the
+   * `transferBuffers` option a whole buffer, transferred now. True if it was owned (its write may
+   * resolve at once); false if it must be borrowed.
    */
-  #route(chunk: Uint8Array, size: number): boolean {
-    const routes = this.routes!, stats = this.stats;
+  #own(lease: Uint8Array | undefined, chunk: Uint8Array, size: number): boolean {
+    const routes = this.routes, stats = this.stats;
+    // A caller's buffer is taken over only with the option, and only to go zero-copy.
+    const transferable = lease === undefined && this.transfersBuffers && spansWholeBuffer(chunk);
+    if (routes === undefined) {
+      if (lease === undefined && !(transferable && this.zerocopy)) return false;
+      this.queue.own(lease ?? takeOver(chunk), this.zerocopy ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY);
+      return true;
+    }
     let route = routes.route(size);
-    if (route === ROUTE_COPY) {
-      // A lease is zcio's already: owned, sent by copy, and back in its pool once the kernel has it.
-      if (!this.takeLease(chunk)) return (stats.routed.copy++, false);
-      this.queue.own(chunk, ROUTE_COPY);
-    } else if (this.takeLease(chunk)) {
-      route = routes.leaseRoute(chunk, route);
-      this.queue.own(chunk, route);
-    } else if (spansWholeBuffer(chunk)) {
+    if (lease !== undefined) {
+      if (route !== ROUTE_COPY) route = routes.leaseRoute(lease, route);
+      this.queue.own(lease, route);
+    } else if (transferable && route !== ROUTE_COPY) {
       this.queue.own(takeOver(chunk), route);
     } else {
-      return (stats.routed.copy++, false);
+      stats.routed.copy++;
+      return false;
     }
     if (route === ROUTE_IO_URING) stats.routed.io_uring++;
     else if (route === ROUTE_MSG_ZEROCOPY) stats.routed.msg_zerocopy++;
@@ -206,9 +217,9 @@ export class Outbox {
     return true;
   }
 
-  /** Called by the queue when the kernel has taken all of an owned view routed to copy (a lease). */
+  /** Called by the queue when the kernel has taken all of an owned view routed to copy. */
   readonly ownedCopied = (view: Uint8Array): void => {
-    this.routes?.releaseLease(view);
+    this.leases.giveBack(view);
   };
 
   /**
@@ -273,7 +284,9 @@ export class Outbox {
   fail(error: ZcioError): void {
     if (this.#error === undefined) this.#error = error;
     this.onDropped(this.queue.clear());
+    if (this.#waitingLease) this.leases.giveBack(this.#waiting!);
     this.#waiting = this.#borrowed = undefined;
+    this.#waitingLease = false;
     this.#ownedOver = false;
     this.#settle(this.#error);
     this.#kick();
@@ -308,16 +321,22 @@ export const closedError = (): ZcioError =>
   new ZcioError({ code: "CLOSED", message: "the stream is closed; open a new connection to send more" });
 
 /** Whether `chunk` is all of a buffer that can be transferred (not a SharedArrayBuffer). */
-const spansWholeBuffer = (chunk: Uint8Array): boolean =>
-  chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength &&
-  !(typeof SharedArrayBuffer !== "undefined" && chunk.buffer instanceof SharedArrayBuffer);
+const spansWholeBuffer = (chunk: Uint8Array): boolean => {
+  let length: number;
+  try {
+    length = arrayBufferLength.call(bufferOf(chunk));
+  } catch {
+    return false; // a SharedArrayBuffer
+  }
+  return byteOffsetOf(chunk) === 0 && byteLengthOf(chunk) === length;
+};
+
+const arrayBufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get! as (
+  this: ArrayBufferLike,
+) => number;
 
 /**
  * Moves the chunk's buffer into zcio: the caller's views of it become detached, so nothing the
  * caller does can change bytes the kernel has yet to send. No bytes are copied.
  */
-const takeOver = (chunk: Uint8Array): Uint8Array => {
-  const buffer = chunk.buffer as ArrayBuffer & { transfer?: () => ArrayBuffer };
-  // Node 20 has no ArrayBuffer.prototype.transfer; structuredClone with a transfer list moves it too.
-  return new Uint8Array(buffer.transfer ? buffer.transfer() : structuredClone(buffer, { transfer: [buffer] }));
-};
+const takeOver = (chunk: Uint8Array): Uint8Array => new Uint8Array(moveOut(bufferOf(chunk) as ArrayBuffer));

@@ -14,6 +14,7 @@
 import type { Connection } from "../scheduler/connection.ts";
 import { closedError } from "../scheduler/outbox.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
+import { byteLengthOf } from "../ffi/intrinsics.ts";
 import { plainView, validateChunk } from "./validate_chunk.ts";
 
 /** The writable side of a zcio connection. */
@@ -50,13 +51,14 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
           return;
         }
         const view = plainView(bytes);
-        if (view.byteLength === 0) return;
+        if (byteLengthOf(view) === 0) return;
         const written = conn!.write(view);
         if (accepted === undefined || written === undefined) return written;
-        // The outbox rejects a chunk that went bad before any of it was sent with an INVALID_CHUNK of
-        // its own, and goes on; an error that ended sending (outbox.error) ends the stream too.
+        // The outbox rejects a chunk that went bad before any of it was sent (INVALID_CHUNK), or a
+        // lease it may not take (LEASE_MISUSE), and goes on; an error that ended sending
+        // (outbox.error) ends the stream too.
         return written.catch((e: unknown) => {
-          if (!(e instanceof ZcioError) || e.code !== "INVALID_CHUNK" || e === conn!.outbox.error) throw e;
+          if (!(e instanceof ZcioError) || (e.code !== "INVALID_CHUNK" && e.code !== "LEASE_MISUSE") || e === conn!.outbox.error) throw e;
           accepted.error = e;
         });
       },
@@ -72,17 +74,37 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
     this.#isClosed = () => conn?.writeClosed ?? false;
     this.#connection = () => conn;
     this.#tooLarge = (chunk) =>
-      conn !== undefined && chunk.byteLength > conn.maxChunkBytes
+      conn !== undefined && byteLengthOf(chunk) > conn.maxChunkBytes
         ? new ZcioError({
           code: "EMSGSIZE",
-          message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${chunk.byteLength}`,
+          message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${byteLengthOf(chunk)}`,
         })
         : undefined;
   }
 
+  /** A writer of this stream (a real `WritableStreamDefaultWriter`) that takes small chunks fast. */
   override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return new CheckingWriter(super.getWriter(), this.#isClosed, this.#tooLarge, this.#stageNow);
+    const writer = new ZcWriter(this, this.#isClosed, this.#tooLarge, this.#stageNow);
+    this.#writer = writer;
+    return writer;
   }
+
+  /**
+   * Closes the stream through its queue, so that every write it accepted is sent first, and waits
+   * for that: through the stream itself when it is unlocked, or through the writer `getWriter()`
+   * made when that one holds the lock. Errors are the stream's writers' to report; this only waits.
+   */
+  async finish(): Promise<void> {
+    const writer = this.#writer;
+    try {
+      if (!this.locked) await super.close();
+      else if (writer !== undefined) await (writer.closing ??= writerClose.call(writer));
+    } catch {
+      // Already closed, closing through another writer, errored or aborted: nothing more to flush.
+    }
+  }
+
+  #writer: ZcWriter | undefined;
 
   readonly #stageNow = (chunk: Uint8Array): boolean => this.#conn?.outbox.stageNow(chunk) ?? false;
 }
@@ -90,58 +112,53 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
 /** What every fast-path write returns: one settled promise, not a new one per chunk. */
 const DONE: Promise<void> = Promise.resolve();
 
+// The platform's own methods, taken at load: the writer calls them for everything but the fast path.
+const writerClose = WritableStreamDefaultWriter.prototype.close;
+
 /**
- * A writer that rejects a bad chunk, or any chunk after close, itself, leaving the stream as it
- * was. While no write of its own is pending in the stream, a small chunk goes straight into the
- * connection's staging (order is kept: nothing is queued ahead of it), skipping the stream's
- * per-chunk queue steps; everything else goes through the stream.
+ * The stream's writer: a real `WritableStreamDefaultWriter`, so the platform's brand checks pass and
+ * every state (released, closing, closed, errored, aborted) behaves as WHATWG specifies; it only
+ * adds two things to `write()`. It rejects a bad chunk itself (INVALID_CHUNK), leaving the stream as
+ * it was; and while nothing is queued in the stream (its desired size is its whole high-water mark)
+ * a small chunk goes straight into the connection's staging, skipping the stream's per-chunk steps.
+ * Anything else goes through the stream, which keeps the order.
  */
-class CheckingWriter implements WritableStreamDefaultWriter<Uint8Array> {
-  #pending = 0;
-  #ended = false;
-  readonly #settled = () => {
-    this.#pending--;
-  };
+class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
+  /** Set once `close()` was called through this writer. */
+  closing: Promise<void> | undefined;
 
   constructor(
-    private readonly inner: WritableStreamDefaultWriter<Uint8Array>,
+    stream: WritableStream<Uint8Array>,
     private readonly isClosed: () => boolean,
     private readonly tooLarge: (chunk: Uint8Array) => ZcioError | undefined,
     private readonly stageNow: (chunk: Uint8Array) => boolean,
-  ) {}
-  get closed(): Promise<undefined> {
-    return this.inner.closed as Promise<undefined>;
+  ) {
+    super(stream);
   }
-  get desiredSize(): number | null {
-    return this.inner.desiredSize;
+
+  override close(): Promise<void> {
+    return (this.closing = super.close());
   }
-  get ready(): Promise<undefined> {
-    return this.inner.ready as Promise<undefined>;
-  }
-  abort(reason?: unknown): Promise<undefined> {
-    this.#ended = true;
-    return this.inner.abort(reason) as Promise<undefined>;
-  }
-  close(): Promise<undefined> {
-    this.#ended = true;
-    return this.inner.close() as Promise<undefined>;
-  }
-  releaseLock(): void {
-    this.inner.releaseLock();
-  }
-  write(chunk?: Uint8Array): Promise<void> {
-    if (this.isClosed()) return Promise.reject(closedError());
+
+  override write(chunk?: Uint8Array): Promise<void> {
+    let desired: number | null;
+    try {
+      desired = super.desiredSize;
+    } catch {
+      // Released: the platform's write rejects with its TypeError and sends nothing.
+      return super.write(chunk!);
+    }
+    // Errored or aborted: the platform's write rejects with the stream's error.
+    if (desired === null) return super.write(chunk!);
+    if (this.isClosed() && this.closing === undefined) return Promise.reject(closedError());
     const invalid = validateChunk(chunk);
     if (invalid !== undefined) return Promise.reject(invalid);
     const view = plainView(chunk!);
     const error = this.tooLarge(view);
     if (error !== undefined) return Promise.reject(error);
-    if (this.#pending === 0 && !this.#ended && view.byteLength > 0 && this.stageNow(view)) return DONE;
-    this.#pending++;
+    if (desired === 1 && this.closing === undefined && byteLengthOf(view) > 0 && this.stageNow(view)) return DONE;
     const accepted = new Accepted(view);
-    const written = this.inner.write(accepted as unknown as Uint8Array).then(() => accepted.check());
-    written.then(this.#settled, this.#settled);
-    return written;
+    return super.write(accepted as unknown as Uint8Array).then(() => accepted.check());
   }
 }
 
@@ -154,11 +171,11 @@ class Accepted {
   /** Its length when accepted: a length-tracking view of a resizable buffer may change it. */
   readonly length: number;
   constructor(readonly chunk: Uint8Array) {
-    this.length = chunk.byteLength;
+    this.length = byteLengthOf(chunk);
   }
   /** The error for a chunk whose buffer was resized since it was accepted. */
   resized(): ZcioError | undefined {
-    if (this.chunk.byteLength === this.length) return undefined;
+    if (byteLengthOf(this.chunk) === this.length) return undefined;
     return new ZcioError({
       code: "INVALID_CHUNK",
       message: "the chunk's buffer was resized after write() accepted it; leave a written chunk alone until its write() resolves",

@@ -29,6 +29,19 @@ export interface TuningOptions {
   /** Zero-copy: bytes of owned chunks queued and awaiting notification above which write() waits; default 16 MiB. */
   readonly maxOwnedBytes?: number;
   /**
+   * Bytes of lease memory (leased and unwritten, plus written and not yet released by the kernel)
+   * a connection may hold outside io_uring's registered region; `lease()` waits above it and
+   * `tryLease()` returns undefined; default 64 MiB.
+   */
+  readonly maxLeaseBytes?: number;
+  /**
+   * Lets zcio take over (transfer, detaching) every written chunk of 16 KiB or more (`stageBelow`)
+   * that spans its whole, non-shared ArrayBuffer, so that it can go zero-copy like a lease: the
+   * caller's views of that buffer read as empty afterwards. Off by default: a written chunk is the
+   * caller's again once its write resolves.
+   */
+  readonly transferBuffers?: boolean;
+  /**
    * `auto`: which backend to prefer per chunk size, as a policy object or the path of a policy file
    * (`bench/out/policy.json` from `npm run bench`); default the file named by the ZCIO_POLICY
    * environment variable, else the built-in policy.
@@ -104,7 +117,22 @@ export const connectionConfig = (
   const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
+  const maxLeaseBytes = size("maxLeaseBytes", o.maxLeaseBytes, 64 * 1024 * 1024, 1, 1 << 30);
+  const transferBuffers = o.transferBuffers ?? false;
+  if (typeof transferBuffers !== "boolean") throw invalid(`transferBuffers must be true or false; got ${String(transferBuffers)}`);
   // Only auto reads ZCIO_POLICY; a policy given as an option is checked whatever the backend.
   const policy = backend === "auto" || o.policy !== undefined ? SizePolicy.resolve(o.policy) : SizePolicy.builtIn;
-  return { backend, transport: t, ownsFd, stagingBytes, stageBelow, readSize, reprobeBytes, maxOwnedBytes, policy };
+  return {
+    backend,
+    transport: t,
+    ownsFd,
+    stagingBytes,
+    stageBelow,
+    readSize,
+    reprobeBytes,
+    maxOwnedBytes,
+    maxLeaseBytes,
+    transferBuffers,
+    policy,
+  };
 };

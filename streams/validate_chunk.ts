@@ -4,18 +4,20 @@
  *
  * @module
  */
+import {
+  bufferOf,
+  byteLengthOf,
+  byteOffsetOf,
+  elementAt,
+  typedArrayNameOf,
+  Uint8ArrayCtor,
+} from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
+import { writtenLeaseError } from "../scheduler/lease_pool.ts";
 
-// The intrinsic accessors of typed arrays, taken once: zcio never asks a chunk's own getters (a
-// subclass's, or ones defined on the view itself) where its bytes are, since a getter that lied
-// would make the kernel read outside the view.
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const intrinsic = (name: PropertyKey) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name)!.get!;
-const typedArrayName = intrinsic(Symbol.toStringTag) as (this: unknown) => string | undefined;
-const bufferOf = intrinsic("buffer") as (this: Uint8Array) => ArrayBufferLike;
-const byteOffsetOf = intrinsic("byteOffset") as (this: Uint8Array) => number;
-const byteLengthOf = intrinsic("byteLength") as (this: Uint8Array) => number;
-const elementAt = (TypedArrayPrototype as { at: (this: Uint8Array, i: number) => unknown }).at;
+// zcio never asks a chunk's own getters (a subclass's, ones defined on the view itself, or ones put
+// on %TypedArray%.prototype after zcio loaded) where its bytes are, since a getter that lied would
+// make the kernel read outside the view: it reads them through the intrinsics taken at load.
 
 /**
  * Returns the error that rejects `chunk`, or undefined when it may be written. A valid chunk is a
@@ -24,13 +26,14 @@ const elementAt = (TypedArrayPrototype as { at: (this: Uint8Array, i: number) =>
  */
 export const validateChunk = (chunk: unknown): ZcioError | undefined => {
   // A brand check: a Proxy of a Uint8Array or an object with its prototype is not one.
-  if (typedArrayName.call(chunk) !== "Uint8Array") return invalid(`write Uint8Array chunks; got ${describe(chunk)}`);
+  if (typedArrayNameOf(chunk) !== "Uint8Array") return invalid(`write Uint8Array chunks; got ${describe(chunk)}`);
   const view = chunk as Uint8Array;
   // A view of a detached buffer, and a fixed-length view of a resizable buffer shrunk below it,
   // read as empty: only an empty chunk needs checking, or its bytes would be dropped without a word.
-  if (byteLengthOf.call(view) === 0 && outOfBounds(view)) {
-    return isDetached(bufferOf.call(view))
-      ? invalid("the chunk's ArrayBuffer is detached (transferred); write a view of live memory")
+  if (byteLengthOf(view) === 0 && outOfBounds(view)) {
+    const buffer = bufferOf(view);
+    return isDetached(buffer)
+      ? writtenLeaseError(buffer) ?? invalid("the chunk's ArrayBuffer is detached (transferred); write a view of live memory")
       : invalid("the chunk's view reaches past the end of its (resized) buffer");
   }
   return undefined;
@@ -44,12 +47,12 @@ export const plainView = (chunk: Uint8Array): Uint8Array =>
   Object.getPrototypeOf(chunk) === Uint8Array.prototype && !Object.hasOwn(chunk, "byteLength") &&
     !Object.hasOwn(chunk, "byteOffset") && !Object.hasOwn(chunk, "buffer")
     ? chunk
-    : new Uint8Array(bufferOf.call(chunk), byteOffsetOf.call(chunk), byteLengthOf.call(chunk));
+    : new Uint8ArrayCtor(bufferOf(chunk), byteOffsetOf(chunk), byteLengthOf(chunk));
 
 /** True for a view whose buffer is detached or shrank below it (element access then throws). */
 const outOfBounds = (view: Uint8Array): boolean => {
   try {
-    elementAt.call(view, 0);
+    elementAt(view, 0);
     return false;
   } catch {
     return true;

@@ -48,17 +48,29 @@ export class ZcConnection {
 
   /**
    * A buffer of `size` bytes in zcio-owned memory (for io_uring: registered with the ring), which a
-   * zero-copy backend sends without copying or transferring it. Fill it, then write this same view
-   * once: from then on it is zcio's and must not be touched or written again; it returns to the
-   * pool when the kernel's notification arrives. Waits while the registered pool is exhausted.
+   * zero-copy backend sends without copying it. Fill it, then write it (or `lease.subarray(0, n)`)
+   * once: the write hands it to zcio and detaches your view, so nothing you do afterwards changes
+   * what is sent; it returns to the pool when the kernel releases it. Writing it again, or on
+   * another connection, rejects with LEASE_MISUSE. Waits while the pool is exhausted; rejects with
+   * CLOSED once the connection is closed.
+   *
+   * @example
+   * ```ts
+   * const lease = conn.tryLease(65536) ?? await conn.lease(65536);
+   * lease.set(payload);
+   * await writer.write(lease.subarray(0, payload.length));
+   * ```
    */
   lease(size: number): Promise<Uint8Array> {
-    if (!Number.isInteger(size) || size <= 0 || size > 1 << 30) {
-      return Promise.reject(
-        new ZcioError({ code: "INVALID_OPTION", message: `lease size must be a whole number from 1 to 2^30; got ${size}` }),
-      );
-    }
-    return this.connection.lease(size);
+    return this.connection.leases.lease(size);
+  }
+
+  /**
+   * {@link lease} without waiting: a lease of `size` bytes if the pool has room now, else undefined.
+   * Throws INVALID_OPTION for a bad size and CLOSED once the connection is closed.
+   */
+  tryLease(size: number): Uint8Array | undefined {
+    return this.connection.leases.tryLease(size);
   }
 
   /** Counters: bytes per backend, zero-copied vs copied, notifications, syscalls, waits, downgrades. */
@@ -67,10 +79,13 @@ export class ZcConnection {
   }
 
   /**
-   * Finishes writing (resolves when every accepted byte is in the kernel), stops reading and
-   * releases the socket and all memory. Pending reads end; writes after it fail with CLOSED.
+   * Finishes writing: every write the stream accepted, awaited or not, is sent first (as
+   * `writer.close()` would), and the promise resolves once all of it is in the kernel; then it stops
+   * reading and releases the socket and all memory. Pending reads end; writes after it fail. Rejects
+   * with the error that ended sending, if one did. `abort()` is the way to drop queued writes.
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.writable.finish();
     return this.connection.close();
   }
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole suite under every runtime and ends with one line: "N passed, N failed".
-# `bash tests/run.sh node` (or any of bun, deno, node) runs only the runtimes named.
+# Runs the whole suite under every runtime, then the package test, and ends with one line:
+# "N passed, N failed". `bash tests/run.sh node` (or any of bun, deno, node, package) runs only the
+# sections named.
 set -u
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
 deno=node_modules/@deno/linux-x64-glibc/deno
 logs=$(mktemp -d)
 passed=0 failed=0 status=0 summary=""
-runtimes=${*:-bun deno node}
+runtimes=${*:-bun deno node package}
 # Bun and Deno run the TypeScript tests as they are; Node runs their compiled form in dist/tests/.
 mapfile -t ts_tests < <(find tests -name '*_test.ts' | sort)
 
@@ -58,11 +59,21 @@ if [[ " $runtimes " == *" node "* ]]; then
   tally node "$p" "$(( ${f:-0} + ${c:-0} ))"
 fi
 
+if [[ " $runtimes " == *" package "* ]]; then
+  # zcio as a consumer installs it: npm pack, the tarball in fresh Node and Bun projects, two
+  # TypeScript consumers, deno publish --dry-run. Each is one check; the script prints their tally.
+  run package bash tests/package/package_test.sh
+  line=$(grep -E '^package: [0-9]+ passed, [0-9]+ failed' "$logs/package.log" | tail -1)
+  p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
+  tally package "$p" "$f"
+fi
+
 # The names of the failed tests, next to the totals: CI may keep only the end of the output.
 failures=$(
   { [ -f "$logs/bun.log" ] && grep -E '^\(fail\) ' "$logs/bun.log"
     [ -f "$logs/deno.log" ] && sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | sed -n '/^ *FAILURES *$/,$p' | grep ' => ' | sed 's/^/(deno) /'
     [ -f "$logs/node.log" ] && grep -E '^not ok ' "$logs/node.log" | sed 's/^/(node) /'
+    [ -f "$logs/package.log" ] && grep -E '^not ok - ' "$logs/package.log" | sed 's/^/(package) /'
   } 2>/dev/null
 )
 [ -n "$failures" ] && printf 'failed tests:\n%s\n' "$failures"

@@ -7,6 +7,8 @@
  * @module
  */
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
+import { detachByTransfer } from "../detach_by_transfer.ts";
+import { byteLengthOf } from "../intrinsics.ts";
 import type { Ptr, Sys } from "../sys.ts";
 
 const libc = dlopen("libc.so.6", {
@@ -47,7 +49,10 @@ const epollEventBytes = new Uint8Array(epollEvent.buffer);
 
 const check = (r: number): number => (r < 0 ? -errno[0] : r);
 
-/** Bun's `ptr()` moves small typed arrays out of line on first use; ask only for stable ones. */
+/**
+ * Bun's `ptr()` moves small typed arrays out of line on first use; ask only for stable ones. It is
+ * native and reads the view's own slots (its data and offset), never its replaceable getters.
+ */
 const addressOf = (view: Uint8Array): number => ptr(view);
 
 // One Worker blocks in poll() for the main thread and wakes it through Atomics.waitAsync.
@@ -81,28 +86,28 @@ export const bunSys: Sys = {
   socket: (d, t, p) => check(c.socket(d, t, p)),
   close: (fd) => check(c.close(fd)),
   shutdown: (fd, how) => check(c.shutdown(fd, how)),
-  setsockopt: (fd, level, name, value) => check(c.setsockopt(fd, level, name, value, value.byteLength)),
+  setsockopt: (fd, level, name, value) => check(c.setsockopt(fd, level, name, value, byteLengthOf(value))),
   getsockopt: (fd, level, name, value) => {
-    optlen[0] = value.byteLength;
+    optlen[0] = byteLengthOf(value);
     const r = c.getsockopt(fd, level, name, value, optlen);
     return r < 0 ? -errno[0] : optlen[0];
   },
-  bind: (fd, addr) => check(c.bind(fd, addr, addr.byteLength)),
-  connect: (fd, addr) => check(c.connect(fd, addr, addr.byteLength)),
+  bind: (fd, addr) => check(c.bind(fd, addr, byteLengthOf(addr))),
+  connect: (fd, addr) => check(c.connect(fd, addr, byteLengthOf(addr))),
   listen: (fd, backlog) => check(c.listen(fd, backlog)),
   accept4: (fd, flags) => check(c.accept4(fd, null, null, flags)),
   getsockname: (fd, addr) => {
-    optlen[0] = addr.byteLength;
+    optlen[0] = byteLengthOf(addr);
     const r = c.getsockname(fd, addr, optlen);
     return r < 0 ? -errno[0] : optlen[0];
   },
   getpeername: (fd, addr) => {
-    optlen[0] = addr.byteLength;
+    optlen[0] = byteLengthOf(addr);
     const r = c.getpeername(fd, addr, optlen);
     return r < 0 ? -errno[0] : optlen[0];
   },
-  send: (fd, buf, flags) => check(c.send(fd, buf, buf.byteLength, flags)),
-  recv: (fd, buf, flags) => check(c.recv(fd, buf, buf.byteLength, flags)),
+  send: (fd, buf, flags) => check(c.send(fd, buf, byteLengthOf(buf), flags)),
+  recv: (fd, buf, flags) => check(c.recv(fd, buf, byteLengthOf(buf), flags)),
   sendmsg: (fd, msg, flags) => check(c.sendmsg(fd, msg as unknown as number, flags)),
   sendmmsg: (fd, msgvec, vlen, flags) => check(c.sendmmsg(fd, msgvec as unknown as number, vlen, flags)),
   recvmsg: (fd, msg, flags) => check(c.recvmsg(fd, msg as unknown as number, flags)),
@@ -116,8 +121,8 @@ export const bunSys: Sys = {
   },
   epollWait: (epfd, events, max, timeout) => check(c.epoll_wait(epfd, events, max, timeout)),
   eventfd: (initval, flags) => check(c.eventfd(initval, flags)),
-  read: (fd, buf) => check(c.read(fd, buf, buf.byteLength)),
-  write: (fd, buf) => check(c.write(fd, buf, buf.byteLength)),
+  read: (fd, buf) => check(c.read(fd, buf, byteLengthOf(buf))),
+  write: (fd, buf) => check(c.write(fd, buf, byteLengthOf(buf))),
   prlimit: (pid, resource, newLimit, oldLimit) => check(c.prlimit(pid, resource, newLimit, oldLimit)),
   mmap: (length, prot, flags, fd, offset) => {
     const r = Number(c.mmap(0, length, prot, flags, fd, offset));
@@ -129,6 +134,7 @@ export const bunSys: Sys = {
     return r === -1 ? -errno[0] : r;
   },
   memory: (addr, length) => toArrayBuffer(addr, 0, length),
+  detach: detachByTransfer,
   pointer: (addr) => addr as unknown as Ptr,
   addressOf,
   waitReadable,

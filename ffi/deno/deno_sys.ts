@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { detachByTransfer } from "../detach_by_transfer.ts";
+import { bufferOf, byteLengthOf, byteOffsetOf, Uint8ArrayCtor } from "../intrinsics.ts";
 import type { Ptr, Sys } from "../sys.ts";
 
 const libc = Deno.dlopen("libc.so.6", {
@@ -62,28 +64,28 @@ export const denoSys: Sys = {
   socket: (d, t, p) => check(c.socket(d, t, p)),
   close: (fd) => check(c.close(fd)),
   shutdown: (fd, how) => check(c.shutdown(fd, how)),
-  setsockopt: (fd, level, name, value) => check(c.setsockopt(fd, level, name, value, value.byteLength)),
+  setsockopt: (fd, level, name, value) => check(c.setsockopt(fd, level, name, value, byteLengthOf(value))),
   getsockopt: (fd, level, name, value) => {
-    optlen[0] = value.byteLength;
+    optlen[0] = byteLengthOf(value);
     const r = c.getsockopt(fd, level, name, value, optlenBytes);
     return r < 0 ? -errno[0] : optlen[0];
   },
-  bind: (fd, addr) => check(c.bind(fd, addr, addr.byteLength)),
-  connect: (fd, addr) => check(c.connect(fd, addr, addr.byteLength)),
+  bind: (fd, addr) => check(c.bind(fd, addr, byteLengthOf(addr))),
+  connect: (fd, addr) => check(c.connect(fd, addr, byteLengthOf(addr))),
   listen: (fd, backlog) => check(c.listen(fd, backlog)),
   accept4: (fd, flags) => check(c.accept4(fd, null, null, flags)),
   getsockname: (fd, addr) => {
-    optlen[0] = addr.byteLength;
+    optlen[0] = byteLengthOf(addr);
     const r = c.getsockname(fd, addr, optlenBytes);
     return r < 0 ? -errno[0] : optlen[0];
   },
   getpeername: (fd, addr) => {
-    optlen[0] = addr.byteLength;
+    optlen[0] = byteLengthOf(addr);
     const r = c.getpeername(fd, addr, optlenBytes);
     return r < 0 ? -errno[0] : optlen[0];
   },
-  send: (fd, buf, flags) => check(c.send(fd, buf, BigInt(buf.byteLength), flags)),
-  recv: (fd, buf, flags) => check(c.recv(fd, buf, BigInt(buf.byteLength), flags)),
+  send: (fd, buf, flags) => check(c.send(fd, buf, BigInt(byteLengthOf(buf)), flags)),
+  recv: (fd, buf, flags) => check(c.recv(fd, buf, BigInt(byteLengthOf(buf)), flags)),
   sendmsg: (fd, msg, flags) => check(c.sendmsg(fd, big(msg), flags)),
   sendmmsg: (fd, msgvec, vlen, flags) => check(c.sendmmsg(fd, big(msgvec), vlen, flags)),
   recvmsg: (fd, msg, flags) => check(c.recvmsg(fd, big(msg), flags)),
@@ -97,8 +99,8 @@ export const denoSys: Sys = {
   },
   epollWait: (epfd, events, max, timeout) => check(c.epoll_wait(epfd, events, max, timeout)),
   eventfd: (initval, flags) => check(c.eventfd(initval, flags)),
-  read: (fd, buf) => check(c.read(fd, buf, BigInt(buf.byteLength))),
-  write: (fd, buf) => check(c.write(fd, buf, BigInt(buf.byteLength))),
+  read: (fd, buf) => check(c.read(fd, buf, BigInt(byteLengthOf(buf)))),
+  write: (fd, buf) => check(c.write(fd, buf, BigInt(byteLengthOf(buf)))),
   prlimit: (pid, resource, newLimit, oldLimit) => check(c.prlimit(pid, resource, newLimit, oldLimit)),
   mmap: (length, prot, flags, fd, offset) => {
     const r = Number(c.mmap(0n, BigInt(length), prot, flags, fd, BigInt(offset)));
@@ -113,17 +115,19 @@ export const denoSys: Sys = {
   },
   memory: (addr, length) =>
     Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(addr))!, length),
+  detach: detachByTransfer,
   pointer: (addr) => BigInt(addr) as unknown as Ptr,
   addressOf: (view) => {
     // Once per buffer: memset(buffer, 0, 0) returns its first argument, the buffer's address, with
     // no pointer object made; the view's address is that plus its offset, a plain number.
-    const buffer = view.buffer;
+    // Buffer and offset come from the intrinsics, never the view's (replaceable) getters.
+    const buffer = bufferOf(view);
     let base = bufferAddresses.get(buffer);
     if (base === undefined) {
-      base = Number(c.memset(new Uint8Array(buffer, 0, 0), 0, ZERO));
+      base = Number(c.memset(new Uint8ArrayCtor(buffer, 0, 0), 0, ZERO));
       bufferAddresses.set(buffer, base);
     }
-    return base + view.byteOffset;
+    return base + byteOffsetOf(view);
   },
   waitReadable: async (fd) => {
     pollfd[0] = fd;

@@ -3,7 +3,7 @@
  * (SEND_ZC 47, SENDMSG_ZC 48, SEND 26), and a live check of IORING_SEND_ZC_REPORT_USAGE, which the
  * probe cannot answer: one 1-byte SEND_ZC with the flag over a connected loopback UDP pair on
  * 127.0.0.1 (no handshake, so it answers at once even where loopback drops every packet; a TCP pair
- * if UDP fails), supported unless its first CQE is -EINVAL (KERNEL-ABI.md §4 step 4). The probe makes and closes
+ * if UDP fails), supported unless its first CQE is -EINVAL (docs/kernel.md, 'Probing'). The probe makes and closes
  * its own small ring, so it never reaps anyone else's completions.
  *
  * @example

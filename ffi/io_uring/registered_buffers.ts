@@ -5,7 +5,7 @@
  *
  * Registration pins the pages and charges them to RLIMIT_MEMLOCK (unless the process has
  * CAP_IPC_LOCK); over the limit the kernel says ENOMEM, which comes back as a failure result with
- * the reason, so a caller can fall back to unregistered SEND_ZC (KERNEL-ABI.md §3.11).
+ * the reason, so a caller can fall back to unregistered SEND_ZC (docs/kernel.md, 'Registered buffers').
  *
  * The allocator works in units (4 KiB by default): every free run is on a doubly linked list kept
  * in typed arrays, with its length at its first unit and its start at its last unit, so a free
@@ -39,6 +39,7 @@ import {
   PROT_WRITE,
 } from "../constants.ts";
 import { errnoName } from "../errno_name.ts";
+import { bufferOf } from "../intrinsics.ts";
 import { IOVEC_SIZE, setIovec } from "../structs.ts";
 import type { Sys } from "../sys.ts";
 import type { Ring } from "./ring.ts";
@@ -154,7 +155,7 @@ export class RegisteredBuffers {
     const addr = sys.mmap(length, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (addr < 0) return registrationFailure(-addr, length, "mmap of the buffer region");
     const iov = new Uint8Array(IOVEC_SIZE);
-    setIovec(new DataView(iov.buffer), 0, addr, length);
+    setIovec(new DataView(bufferOf(iov)), 0, addr, length);
     const r = ring.register(IORING_REGISTER_BUFFERS, iov, 1);
     if (r < 0) {
       sys.munmap(addr, length);

@@ -4,7 +4,7 @@
  *
  * The per-entry path (getSqe, prep*, peekCqe, cqe*, advance) makes no BigInt and allocates nothing:
  * SQEs are written as sixteen u32 words, u64 fields (addresses, user_data) as two u32 halves, and
- * head/tail go through Atomics on a Uint32Array view of the ring (KERNEL-ABI.md §3.10). Every kernel
+ * head/tail go through Atomics on a Uint32Array view of the ring (docs/kernel.md, 'Ring memory and ordering'). Every kernel
  * failure is a `-errno` result or a failure object, never a throw.
  *
  * @example
@@ -67,6 +67,7 @@ import {
   SYS_io_uring_setup,
 } from "../constants.ts";
 import { errnoName } from "../errno_name.ts";
+import { bufferOf, byteLengthOf, setBytes, subarrayOf } from "../intrinsics.ts";
 import { Slab } from "../slab.ts";
 import type { Sys } from "../sys.ts";
 
@@ -315,13 +316,13 @@ export class Ring {
     this.#tail = this.#published = this.#head = Atomics.load(this.#sq, this.#sqTailW);
     this.#cqHead = Atomics.load(this.#cq, this.#cqHeadW);
     // The timed wait's argument lives in the scratch page: sigmask NULL, sigmask_sz 8, ts → timespec.
-    const arg = new DataView(scratch.bytes.buffer, GETEVENTS_ARG_OFF, IO_URING_GETEVENTS_ARG_SIZE);
+    const arg = new DataView(bufferOf(scratch.bytes), GETEVENTS_ARG_OFF, IO_URING_GETEVENTS_ARG_SIZE);
     for (let i = 0; i < IO_URING_GETEVENTS_ARG_SIZE; i += 4) arg.setUint32(i, 0, true);
     arg.setUint32(8, 8, true);
     const ts = scratch.addr + TIMESPEC_OFF;
     arg.setUint32(16, ts >>> 0, true);
     arg.setUint32(20, Math.floor(ts / TWO_32), true);
-    this.#timespec = new Uint32Array(scratch.bytes.buffer, TIMESPEC_OFF, 4);
+    this.#timespec = new Uint32Array(bufferOf(scratch.bytes), TIMESPEC_OFF, 4);
     this.#argAddr = scratch.addr + GETEVENTS_ARG_OFF;
   }
 
@@ -711,11 +712,12 @@ export class Ring {
    */
   register(opcode: number, arg: Uint8Array | null, nrArgs: number): number {
     if (arg === null) return this.registerAt(opcode, 0, nrArgs);
-    if (arg.byteLength > REGISTER_ARG_MAX) return -EINVAL;
-    const area = this.#scratch.bytes.subarray(REGISTER_ARG_OFF, REGISTER_ARG_OFF + arg.byteLength);
-    area.set(arg);
+    const length = byteLengthOf(arg);
+    if (length > REGISTER_ARG_MAX) return -EINVAL;
+    const area = subarrayOf(this.#scratch.bytes, REGISTER_ARG_OFF, REGISTER_ARG_OFF + length);
+    setBytes(area, arg, 0);
     const r = this.registerAt(opcode, this.#scratch.addr + REGISTER_ARG_OFF, nrArgs);
-    arg.set(area);
+    setBytes(arg, area, 0);
     return r;
   }
 
@@ -731,7 +733,7 @@ export class Ring {
    */
   registerEventfd(efd: number, asyncOnly = false): number {
     const arg = new Uint8Array(4);
-    new DataView(arg.buffer).setInt32(0, efd, true);
+    new DataView(bufferOf(arg)).setInt32(0, efd, true);
     return this.register(asyncOnly ? IORING_REGISTER_EVENTFD_ASYNC : IORING_REGISTER_EVENTFD, arg, 1);
   }
 

@@ -22,6 +22,7 @@
  */
 import { EAGAIN, EBUSY, EFD_CLOEXEC, EFD_NONBLOCK, IORING_SETUP_TASKRUN_FLAG } from "../constants.ts";
 import { errnoName } from "../errno_name.ts";
+import { bufferOf } from "../intrinsics.ts";
 import type { Sys } from "../sys.ts";
 import type { Ring } from "./ring.ts";
 
@@ -33,7 +34,7 @@ export class RingEventfd {
   readonly #sys: Sys;
   readonly #ring: Ring;
   readonly #counter = new Uint8Array(8);
-  readonly #counterView = new DataView(this.#counter.buffer);
+  readonly #counterView = new DataView(bufferOf(this.#counter));
   /** Whether signals may be paused during a pass: only if missed deferred work shows in the SQ flags. */
   readonly #quietPass: boolean;
   #closed = false;

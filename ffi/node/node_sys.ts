@@ -71,6 +71,7 @@ export const nodeSys: Sys = {
   munmap: addon.munmap,
   syscall6: addon.syscall6,
   memory: addon.memory,
+  detach: addon.detach,
   pointer: (addr) => addr as unknown as Ptr,
   addressOf: addon.addressOf,
   waitReadable: addon.waitReadable,

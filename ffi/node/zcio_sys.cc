@@ -273,6 +273,14 @@ Value Memory(const CallbackInfo& info) {
   return Napi::ArrayBuffer::New(info.Env(), Address(info, 0), static_cast<size_t>(F64(info, 1)));
 }
 
+// Detaches an ArrayBuffer (false if it cannot be): after this no JavaScript view of it reaches its
+// memory. Node 20's structuredClone leaves an external ArrayBuffer (memory() above) attached.
+Value Detach(const CallbackInfo& info) {
+  bool ok = info.Length() > 0 && info[0].IsArrayBuffer() &&
+            napi_detach_arraybuffer(info.Env(), info[0]) == napi_ok;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
 Value AddressOf(const CallbackInfo& info) {
   BYTES(view, 0);
   return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(view.data)));
@@ -418,6 +426,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FN("munmap", Munmap);
   FN("memory", Memory);
   FN("addressOf", AddressOf);
+  FN("detach", Detach);
   FN("waitReadable", WaitReadable);
 #undef FN
   napi_value syscall6;

@@ -17,7 +17,7 @@ const KiB = 1024;
 test("auto: writer.close() resolves before the zero-copy notifications of a peer that has not read yet; the buffers stay pinned until they come", async () => {
   // Zero-copy for every large chunk; the first 256 KiB to a new peer go that way as a probe.
   const policy = { version: 1, tcp: [{ from: 0, use: "msg_zerocopy" }] };
-  const pair = await connectedPair("127.0.0.1", { policy });
+  const pair = await connectedPair("127.0.0.1", { policy, transferBuffers: true });
   const client = internals(pair.client), server = internals(pair.server);
   // The server's window stays small and the client's send buffer takes everything: most of what is
   // written waits in the client's queue, untransmitted, so its notifications wait for reading.

@@ -25,6 +25,7 @@ const client = await zcConnect({
   port: listener.addr.port,
   backend: backend as "msg_zerocopy",
   reprobeBytes: 2 * MiB,
+  transferBuffers: true,
 });
 const server = (await accepted)!;
 const outbox = internals(client).outbox;

@@ -22,6 +22,7 @@ const client = await zcConnect({
   backend: backend as "msg_zerocopy",
   // Try zero-copy again soon after each downgrade, so the ENOBUFS path is taken over and over.
   reprobeBytes: 256 * 1024,
+  transferBuffers: true,
 });
 const server = (await accepted)!;
 const received = new Digest();

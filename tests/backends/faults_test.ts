@@ -262,7 +262,7 @@ for (const backend of BACKENDS) {
 
 for (const backend of ZERO_COPY) {
   test(`faults (${backend}): no pinned buffer is let go before the kernel's notification, even under GC pressure`, async () => {
-    const pair = await connectedPair("127.0.0.1", { backend, reprobeBytes: MiB });
+    const pair = await connectedPair("127.0.0.1", { backend, reprobeBytes: MiB, transferBuffers: true });
     const { client, server } = pair;
     const backendState = internals(client).outbox.backend;
     const queue = internals(client).outbox.queue;

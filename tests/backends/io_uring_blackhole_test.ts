@@ -1,6 +1,6 @@
 /**
  * The io_uring backend where the kernel really sends without copying: UDP to 127.0.0.1:9 in a
- * private network namespace whose loopback drops every packet at the qdisc (KERNEL-ABI.md §6), in
+ * private network namespace whose loopback drops every packet at the qdisc (docs/kernel.md, 'Zero-copy sinks'), in
  * a child process (io_uring_child.ts, modes `blackhole` and `blackhole-memlock`). Root only, as CI
  * runs; nothing leaves the namespace.
  */

@@ -131,7 +131,7 @@ const anyKind = (maxChunk: number) => (sizes: XorShift, i: number): [Kind, numbe
  * over) and leased chunks, kinds and sizes as `pick` says. Returns both hashes and stats.
  */
 const tcpTransfer = async (total: number, seed: number, pick: (sizes: XorShift, i: number) => [Kind, number]) => {
-  const pair = await connectedPair("127.0.0.1", { backend: "io_uring" });
+  const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);
@@ -148,7 +148,9 @@ const tcpTransfer = async (total: number, seed: number, pick: (sizes: XorShift, 
     let chunk: Uint8Array;
     if (kind === "leased") {
       chunk = await pair.client.lease(size);
-      leasesRegistered ??= chunk.buffer.byteLength !== size;
+      const shared = UringDispatcher.shared(sys, await processWaiter());
+      const pool = shared.ok ? shared.dispatcher.leases?.buffers : undefined;
+      leasesRegistered ??= pool !== undefined && inPool(pool, chunk);
     } else chunk = kind === "borrowed" ? scratch.subarray(0, size) : new Uint8Array(size);
     content.fill(chunk);
     sent.update(chunk);
@@ -173,16 +175,22 @@ const tcpTransfer = async (total: number, seed: number, pick: (sizes: XorShift, 
 
 // ── modes ────────────────────────────────────────────────────────────────────────────────
 
+/** Whether `lease` lies in the registered region `pool`. */
+const inPool = (pool: { addr: number; size: number }, lease: Uint8Array): boolean => {
+  const address = sys.addressOf(lease);
+  return address >= pool.addr && address + lease.length <= pool.addr + pool.size;
+};
+
 const blackhole = async (): Promise<void> => {
   assertPrivateNetns(); // 127.0.0.1:9 only in a namespace of our own
-  const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", backend: "io_uring" });
+  const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", backend: "io_uring", transferBuffers: true });
   const backend = senderOf(conn);
   const pool = (await dispatcher()).leases!.buffers;
   const writer = conn.writable.getWriter();
   const sizes = new XorShift(0xb1ac);
   let bytes = 0, datagrams = 0;
 
-  // 1. Owned datagrams (fresh buffers, taken over): SEND_ZC from plain memory.
+  // 1. Owned datagrams (fresh buffers, taken over with transferBuffers): SEND_ZC from plain memory.
   for (let i = 0; i < 300; i++) {
     const chunk = new Uint8Array(sizes.logUniform(16 * KiB, 65000)).fill(i);
     bytes += chunk.length;
@@ -200,7 +208,7 @@ const blackhole = async (): Promise<void> => {
   pool.free(probeOffset);
   const leases: Uint8Array[] = [];
   for (let i = 0; i < 32; i++) leases.push((await conn.lease(LEASE)).fill(0xa0 + i));
-  const leasesRegistered = leases.every((lease) => lease.buffer === pool.bytes.buffer);
+  const leasesRegistered = leases.every((lease) => inPool(pool, lease));
   const usedBeforeLeaseWrites = pool.usedBytes;
   const events: { notif: boolean; res: number; before: number; after: number }[] = [];
   const complete = backend.complete;
@@ -228,11 +236,12 @@ const blackhole = async (): Promise<void> => {
   const stateWhileExhausted = await stateAfter(waiting, 200);
   const inflightWhileExhausted = backend.inflight;
   const first = held.shift()!.fill(1);
+  const firstAddress = sys.addressOf(first);
   bytes += first.length;
   datagrams++;
   await writer.write(first);
   const late = await withTimeout(waiting, 10_000, "the waiting lease once one was released");
-  const lateReusesReleased = late.byteOffset === first.byteOffset;
+  const lateReusesReleased = sys.addressOf(late) === firstAddress;
   for (const lease of [...held, late]) {
     bytes += lease.fill(2).length;
     datagrams++;
@@ -268,7 +277,7 @@ const blackhole = async (): Promise<void> => {
 const blackholeMemlock = async (): Promise<void> => {
   assertPrivateNetns();
   const lowered = lowerMemlock(sys, 64 * KiB);
-  const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", backend: "io_uring" });
+  const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", backend: "io_uring", transferBuffers: true });
   const backend = senderOf(conn);
   const writer = conn.writable.getWriter();
   const sizes = new XorShift(0x3e3);
@@ -304,7 +313,7 @@ const memlock = async (): Promise<void> => {
 };
 
 const exitWithRequestsInFlight = async (when: string): Promise<void> => {
-  const pair = await connectedPair("127.0.0.1", { backend: "io_uring" });
+  const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
   const backend = senderOf(pair.client);
   if (when === "now") {
     // Straight to the connection, so the first owned chunk is prepared in the ring at once (an idle

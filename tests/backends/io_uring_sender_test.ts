@@ -111,8 +111,7 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
   sender.bind(queue, stats, () => wakes++);
 
   const owned = new Uint8Array(256 * 1024); // unregistered: the kernel charges it at submission
-  const lease1 = await leases.lease(64 * 1024), lease2 = await leases.lease(32 * 1024);
-  assert(leases.handOver(lease1) && leases.handOver(lease2), "both are leases");
+  const lease1 = leases.view(leases.take(64 * 1024), 64 * 1024), lease2 = leases.view(leases.take(32 * 1024), 32 * 1024);
   queue.own(owned);
   queue.own(lease1);
   queue.own(lease2);

@@ -1,7 +1,7 @@
 /**
  * Not a test file: runs io_uring_child.ts (in `mode`) through tests/child_process.ts, optionally in
  * a private network namespace whose loopback drops every packet at the qdisc (`unshare -n`, `ip link
- * set lo up`, `tc qdisc add dev lo root pfifo limit 0`; KERNEL-ABI.md §6). Nothing there reaches a
+ * set lo up`, `tc qdisc add dev lo root pfifo limit 0`; docs/kernel.md, 'Zero-copy sinks'). Nothing there reaches a
  * real network: the namespace has only its own `lo`, and the child refuses to send unless it is in
  * a namespace other than the test's. Needs root (CI is root) and iproute2 (.ci/run installs it).
  *

@@ -1,6 +1,6 @@
 /**
  * Not a test file: stream_sender_enobufs_test.ts runs this where MSG_ZEROCOPY sends fail with ENOBUFS
- * (KERNEL-ABI.md §2.6) and asserts on the JSON line it prints. Modes:
+ * (docs/kernel.md, 'ENOBUFS limits') and asserts on the JSON line it prints. Modes:
  *
  * - `optmem`: in a private network namespace of its own (lo up), the child sets that namespace's
  *   net.core.optmem_max (per namespace since 6.8) to 300, where every zero-copy send is refused,
@@ -44,7 +44,7 @@ const transfer = async (
   size: (rng: XorShift) => number,
   tuning: Record<string, unknown> = {},
 ) => {
-  const pair = await connectedPair("127.0.0.1", { backend: "msg_zerocopy", ...tuning });
+  const pair = await connectedPair("127.0.0.1", { backend: "msg_zerocopy", transferBuffers: true, ...tuning });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);

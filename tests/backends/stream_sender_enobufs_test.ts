@@ -1,5 +1,5 @@
 /**
- * ENOBUFS from MSG_ZEROCOPY (KERNEL-ABI.md §2.6) is a reason to fall back, never to lose or reorder
+ * ENOBUFS from MSG_ZEROCOPY (docs/kernel.md, 'ENOBUFS limits') is a reason to fall back, never to lose or reorder
  * data. Each case runs stream_sender_enobufs_child.ts (same runtime) where the kernel refuses
  * zero-copy sends, and checks the receiver's hash and the ENOBUFS counter:
  * - option memory: a private network namespace (`unshare -n`, gone when the child exits) whose

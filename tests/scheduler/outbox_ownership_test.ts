@@ -1,9 +1,9 @@
 /**
  * With backend "msg_zerocopy", the caller cannot change bytes the kernel has yet to send: once a
  * write() has resolved, mutating or reusing what it passed changes nothing the receiver gets.
- * Whole-buffer chunks are taken over (their buffer is transferred: the caller's views are detached),
- * and everything else is borrowed (sent by copy; the write resolves once the kernel has the bytes)
- * or staged. Over loopback TCP the kernel keeps reading a zero-copy send's pages until it delivers
+ * Leases are handed over (the caller's view is detached) and go zero-copy; the caller's own memory,
+ * whole buffers included, is borrowed (sent by copy; the write resolves once the kernel has the
+ * bytes, and the buffer is left attached) or staged. Over loopback TCP the kernel keeps reading a zero-copy send's pages until it delivers
  * them, so a buffer given back too early, or a borrowed view sent with MSG_ZEROCOPY, would show up
  * in the receiver's hash as the poison the test writes right after each write resolves. The
  * receiver reads slowly now and then, so sent bytes wait in the socket.
@@ -48,17 +48,20 @@ test("outbox ownership (msg_zerocopy): after write() resolves, reusing or mutati
   const sent = new RunningHash();
   const reused = new Uint8Array(2 * MiB);
   const sharedReused = new Uint8Array(new SharedArrayBuffer(2 * MiB));
-  const counts = { owned: 0, partial: 0, sharedWhole: 0, sharedPartial: 0, staged: 0 };
-  let ownedBytes = 0, detached = 0, sharedIntact = 0;
+  const counts = { leased: 0, whole: 0, partial: 0, sharedWhole: 0, sharedPartial: 0, staged: 0 };
+  let ownedBytes = 0, detached = 0, sharedIntact = 0, wholeIntact = 0;
   while (sent.length < TOTAL) {
     const size = rng.logUniform(STAGE_BELOW, MiB);
-    const kind = rng.below(5);
+    const kind = rng.below(6);
     let chunk: Uint8Array, alias: Uint8Array | undefined;
     if (kind === 0) {
-      chunk = new Uint8Array(size); // all of its own ArrayBuffer: taken over
+      chunk = pair.client.tryLease(size) ?? await pair.client.lease(size); // handed over: detached
       alias = new Uint8Array(chunk.buffer, 0, size);
-      counts.owned++;
+      counts.leased++;
       ownedBytes += size;
+    } else if (kind === 5) {
+      chunk = new Uint8Array(size); // all of its own ArrayBuffer: still borrowed
+      counts.whole++;
     } else if (kind === 1) {
       const at = rng.below(reused.length - size); // part of a bigger buffer: borrowed
       chunk = reused.subarray(at, at + size);
@@ -88,6 +91,7 @@ test("outbox ownership (msg_zerocopy): after write() resolves, reusing or mutati
     if (kind === 2 || kind === 3) {
       if (chunk.byteLength > 0 && chunk[0] === POISON) sharedIntact++;
     }
+    if (kind === 5 && chunk.byteLength === size && chunk[0] === POISON) wholeIntact++;
   }
   await writer.close();
   await reading;
@@ -96,9 +100,10 @@ test("outbox ownership (msg_zerocopy): after write() resolves, reusing or mutati
   assertEquals(received.length, sent.length, "total length");
   assertEquals(received.value.toString(16), sent.value.toString(16), "the receiver got the bytes as written, none of the poison");
   for (const [kind, n] of Object.entries(counts)) assert(n >= 20, `enough ${kind} chunks: ${JSON.stringify(counts)}`);
-  assertEquals(detached, counts.owned, "every whole-buffer chunk, and every other view of its buffer, was detached by its write");
+  assertEquals(detached, counts.leased, "every lease, and every other view of its buffer, was detached by its write");
+  assertEquals(wholeIntact, counts.whole, "a whole-buffer chunk of the caller's stays the caller's (not detached)");
   assertEquals(sharedIntact, counts.sharedWhole + counts.sharedPartial, "SharedArrayBuffer views stay the caller's (not detached)");
-  // Owned chunks went zero-copy (reported COPIED on loopback); nothing borrowed or staged did.
+  // Leases went zero-copy (reported COPIED on loopback); nothing borrowed or staged did.
   assert(stats.bytes.msg_zerocopy > 0, "zero-copy sends happened");
   assert(stats.bytes.msg_zerocopy <= ownedBytes, `only owned bytes went zero-copy: ${stats.bytes.msg_zerocopy} <= ${ownedBytes}`);
   assertEquals(stats.copiedBytes + stats.zeroCopiedBytes, stats.bytes.msg_zerocopy, "every zero-copy send was notified");
@@ -106,7 +111,7 @@ test("outbox ownership (msg_zerocopy): after write() resolves, reusing or mutati
   await pair.close();
 });
 
-test("outbox: owned chunks whose writes all complete at once are sent while the writer goes on, not once maxOwnedBytes have queued", async () => {
+test("outbox: leases whose writes all complete at once are sent while the writer goes on, not once maxOwnedBytes have queued", async () => {
   // A UDP peer that never reads: datagrams it has no room for are dropped, so sends never block.
   const peer = boundSocket(SOCK_DGRAM);
   try {
@@ -115,7 +120,7 @@ test("outbox: owned chunks whose writes all complete at once are sent while the 
       const writer = conn.writable.getWriter();
       const chunks = 64, size = 60 * KiB;
       // Each write resolves at once, so this loop never lets a macrotask (the send fiber's wake) run.
-      for (let i = 0; i < chunks; i++) await writer.write(new Uint8Array(size).fill(i));
+      for (let i = 0; i < chunks; i++) await writer.write((conn.tryLease(size) ?? await conn.lease(size)).fill(i));
       const { bytes } = conn.stats();
       const sent = bytes.copy + bytes.msg_zerocopy + bytes.io_uring;
       assert(sent >= 3 * MiB, `${backend}: ${sent} of ${chunks * size} bytes had gone to the kernel when the loop ended`);
@@ -153,7 +158,7 @@ test("outbox: at maxOwnedBytes, write() reads the notifications that have come i
       if (writing) setImmediate(count);
     };
     setImmediate(count);
-    for (let i = 0; i < chunks; i++) await writer.write(new Uint8Array(size).fill(i));
+    for (let i = 0; i < chunks; i++) await writer.write((conn.tryLease(size) ?? await conn.lease(size)).fill(i));
     writing = false;
     const waits = turns;
     await writer.close();

@@ -8,6 +8,7 @@ import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { Slab } from "../../ffi/slab.ts";
 import { ZcioError } from "../../ffi/zcio_error.ts";
+import { LeasePool } from "../../scheduler/lease_pool.ts";
 import { Outbox } from "../../scheduler/outbox.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import { concat, detach, drainFd, hashOf, randomBytes, rawTcpPair, sleep, stateAfter, sys } from "../helpers.ts";
@@ -39,7 +40,7 @@ const rig = (stagingBytes = 64 * 1024, stageBelow = 16 * 1024): Rig => {
     true,
     (view) => outbox.borrowedDone(view),
   );
-  outbox = new Outbox(queue, stats, backend, stageBelow, false, 16 * MiB, () => false);
+  outbox = new Outbox(queue, stats, backend, stageBelow, false, false, 16 * MiB, new LeasePool(sys, undefined, 64 * MiB, () => 0));
   const received: Uint8Array[] = [];
   const buffer = new Uint8Array(4 * MiB);
   const drain = () => {

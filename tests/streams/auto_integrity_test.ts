@@ -1,6 +1,6 @@
 /**
  * `backend: "auto"` (the default) end to end over loopback TCP, where the kernel copies every
- * zero-copy send after all and says so (KERNEL-ABI.md §2.7): 64+ MiB of seeded chunks from 1 B to
+ * zero-copy send after all and says so (docs/kernel.md, 'Loopback always copies'): 64+ MiB of seeded chunks from 1 B to
  * 4 MiB arrive intact (hashed by a zcListen-accepted receiver in the same process), and the stats
  * show the routing: small chunks by copy, large ones by a zero-copy backend first, then by copy
  * once a notification said COPIED, with a new probe after `reprobeBytes`, then after twice as many
@@ -34,7 +34,7 @@ const zeroCopied = (s: { bytes: { msg_zerocopy: number; io_uring: number } }) =>
 const zeroCopyRouted = (s: { routed: { msg_zerocopy: number; io_uring: number } }) => s.routed.msg_zerocopy + s.routed.io_uring;
 
 test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over loopback TCP arrive intact; small ones go by copy, large ones zero-copy until COPIED, then by copy, probing again after reprobeBytes, then after twice as many`, async () => {
-  const pair = await connectedPair("127.0.0.1", { reprobeBytes: REPROBE, policy: POLICY });
+  const pair = await connectedPair("127.0.0.1", { reprobeBytes: REPROBE, policy: POLICY, transferBuffers: true });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);
@@ -101,7 +101,7 @@ test(`auto integrity: ${TOTAL / MiB} MiB of seeded chunks from 1 B to 4 MiB over
 });
 
 test("auto: leases written small (staged) or large by copy go back to their pool at once", async () => {
-  const pair = await connectedPair("127.0.0.1", { policy: POLICY });
+  const pair = await connectedPair("127.0.0.1", { policy: POLICY, transferBuffers: true });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);
@@ -143,7 +143,7 @@ test("auto: the policy option picks the backend per size band; a policy of copy 
   const mzFrom16k = { version: 1, tcp: [{ from: 0, use: "copy" }, { from: 16 * KiB, use: "msg_zerocopy" }] } as const;
   const copyOnly = { version: 1, tcp: [{ from: 0, use: "copy" }] } as const;
   for (const [policy, expected] of [[mzFrom16k, "msg_zerocopy"], [copyOnly, "copy"]] as const) {
-    const pair = await connectedPair("127.0.0.1", { policy });
+    const pair = await connectedPair("127.0.0.1", { policy, transferBuffers: true });
     const received = new RunningHash();
     const reading = (async () => {
       for await (const bytes of pair.server.readable) received.update(bytes);
@@ -171,7 +171,7 @@ test("auto over loopback UDP: 3000 seeded datagrams from 1 B to 60 KiB arrive wh
   const DATAGRAMS = 3000, MAX = 60 * KiB, WINDOW = 32;
   const raw = boundSocket(SOCK_DGRAM | SOCK_NONBLOCK);
   assertEquals(sys.setsockopt(raw.fd, SOL_SOCKET, SO_RCVBUF, int32(4 << 20)), 0);
-  const sender = await zcConnect({ hostname: "127.0.0.1", port: raw.port, transport: "udp", policy: POLICY, reprobeBytes: 1 << 30 });
+  const sender = await zcConnect({ hostname: "127.0.0.1", port: raw.port, transport: "udp", policy: POLICY, reprobeBytes: 1 << 30, transferBuffers: true });
   assertEquals(sys.connect(raw.fd, encodeSockaddr("127.0.0.1", sender.localAddr.port)!), 0);
   const receiver = await openConnection(raw.fd, connectionConfig({ backend: "copy" }, "udp", true));
   const sizes = new XorShift(0xda7a);

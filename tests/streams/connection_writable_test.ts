@@ -93,21 +93,21 @@ test("connection_writable: zero-length chunks are a no-op", async () => {
   await pair.close();
 });
 
-test("connection_writable: writes after close fail with CLOSED", async () => {
+test("connection_writable: writes after close reject with TypeError, as WHATWG says, and send nothing", async () => {
   const pair = await connectedPair();
   const writer = pair.client.writable.getWriter();
   await writer.write(new Uint8Array([1]));
   const closing = writer.close();
-  assertEquals(await codeOf(writer.write(new Uint8Array([2]))), "CLOSED", "while close() is in progress");
+  assert((await rejection(writer.write(new Uint8Array([2])))) instanceof TypeError, "while close() is in progress");
   await closing;
-  assertEquals(await codeOf(writer.write(new Uint8Array([3]))), "CLOSED", "after close() resolved");
-  assertEquals(await codeOf(writer.write(new Uint8Array(100000))), "CLOSED", "a large chunk too");
+  assert((await rejection(writer.write(new Uint8Array([3])))) instanceof TypeError, "after close() resolved");
+  assert((await rejection(writer.write(new Uint8Array(100000)))) instanceof TypeError, "a large chunk too");
   assertEquals(Array.from(await readAll(pair.server.readable)), [1]);
-  // A second connection closed through the connection instead of the writer.
+  // A second connection closed through the connection instead of the writer: that closes its stream.
   const other = await connectedPair();
   const w2 = other.client.writable.getWriter();
   await other.client.close();
-  assertEquals(await codeOf(w2.write(new Uint8Array([4]))), "CLOSED", "after conn.close()");
+  assert((await rejection(w2.write(new Uint8Array([4])))) instanceof TypeError, "after conn.close()");
   assertEquals((await readAll(other.server.readable)).length, 0);
   await pair.close();
   await other.close();
@@ -147,4 +147,58 @@ test("connection_writable: a UDP chunk over the datagram limit rejects with EMSG
   reader.releaseLock();
   await sender.close();
   await receiver.close();
+});
+
+test("connection_writable: getWriter() returns a real WritableStreamDefaultWriter; the platform's own methods work on it", async () => {
+  const pair = await connectedPair();
+  const received = readAll(pair.server.readable);
+  const writer = pair.client.writable.getWriter();
+  assert(writer instanceof WritableStreamDefaultWriter, "instanceof WritableStreamDefaultWriter");
+  const proto = WritableStreamDefaultWriter.prototype;
+  await proto.write.call(writer, new Uint8Array([1, 2, 3]));
+  await writer.write(new Uint8Array([4, 5]));
+  await proto.write.call(writer, new Uint8Array(64 * 1024).fill(6));
+  await proto.close.call(writer);
+  const got = await received;
+  assertEquals(got.length, 5 + 64 * 1024);
+  assertEquals([...got.subarray(0, 6)], [1, 2, 3, 4, 5, 6]);
+  await pair.close();
+});
+
+test("connection_writable: a released writer's writes reject with TypeError and send nothing; the next writer goes on", async () => {
+  const pair = await connectedPair();
+  const received = readAll(pair.server.readable);
+  const encode = (s: string) => new TextEncoder().encode(s);
+  const w1 = pair.client.writable.getWriter();
+  await w1.write(encode("A|"));
+  w1.releaseLock();
+  const stale = await rejection(w1.write(encode("STALE|")));
+  assert(stale instanceof TypeError, `a released writer's write rejects with TypeError: ${stale}`);
+  const w2 = pair.client.writable.getWriter();
+  await w2.write(encode("B|"));
+  const stale2 = await rejection(w1.write(encode("STALE2|")));
+  assert(stale2 instanceof TypeError, `still, while another writer holds the lock: ${stale2}`);
+  // One released through the platform's own method, too.
+  WritableStreamDefaultWriter.prototype.releaseLock.call(w2);
+  assert((await rejection(w2.write(encode("STALE3|")))) instanceof TypeError, "released by the platform's releaseLock");
+  const w3 = pair.client.writable.getWriter();
+  await w3.write(encode("C|"));
+  await w3.close();
+  assert((await rejection(w3.write(encode("AFTER|")))) instanceof TypeError, "a write after close rejects with TypeError");
+  assertEquals(new TextDecoder().decode(await received), "A|B|C|", "only the accepted writes reached the peer");
+  await pair.close();
+});
+
+test("connection_writable: a chunk written through new WritableStreamDefaultWriter(stream) is still validated", async () => {
+  const pair = await connectedPair();
+  const received = readAll(pair.server.readable);
+  const writer = new WritableStreamDefaultWriter(pair.client.writable);
+  await writer.write(new Uint8Array([9, 9]));
+  const error = await rejection(writer.write("not bytes" as unknown as Uint8Array));
+  assert(error instanceof ZcioError && error.code === "INVALID_CHUNK", `the sink refused it: ${error}`);
+  // As WHATWG says of a sink that throws, the stream is errored; nothing of the bad chunk was sent.
+  assert((await rejection(writer.write(new Uint8Array([1])))) !== undefined, "the errored stream refuses more");
+  await pair.client.close().catch(() => {});
+  assertEquals([...await received], [9, 9]);
+  await pair.close();
 });

@@ -1,6 +1,6 @@
 /**
  * End-to-end integrity with backend "msg_zerocopy" over loopback TCP, where the kernel copies every
- * zero-copy send after all and says so (SO_EE_CODE_ZEROCOPY_COPIED, KERNEL-ABI.md §2.7): seeded
+ * zero-copy send after all and says so (SO_EE_CODE_ZEROCOPY_COPIED, docs/kernel.md, 'Loopback always copies'): seeded
  * pseudo-random chunks from 1 B to 4 MiB (owned whole buffers, borrowed views, staged small ones),
  * hashed by a zcListen-accepted receiver in the same process. The stats must show the COPIED
  * reports, the downgrade to copy, and the re-probes after `reprobeBytes`, each wait twice the last.
@@ -21,7 +21,7 @@ const variants = [
 ];
 
 for (const { host, total, seed, maxOwnedBytes } of variants) test(`msg_zerocopy integrity (${host}): ${total / MiB} MiB of seeded chunks from 1 B to 4 MiB arrive intact; COPIED reports downgrade to copy and re-probing resumes zero-copy`, async () => {
-  const pair = await connectedPair(host, { backend: "msg_zerocopy", reprobeBytes: REPROBE, maxOwnedBytes });
+  const pair = await connectedPair(host, { backend: "msg_zerocopy", reprobeBytes: REPROBE, maxOwnedBytes, transferBuffers: true });
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) received.update(bytes);

@@ -13,7 +13,7 @@ const failure = (f: () => unknown): ZcioError => {
   throw new Error("expected a throw");
 };
 
-test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 KiB reads, 64 MiB re-probe, 16 MiB owned", () => {
+test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 KiB reads, 64 MiB re-probe, 16 MiB owned, 64 MiB of leases, no transfer", () => {
   assertEquals(connectionConfig(undefined, undefined, true), {
     backend: "auto",
     transport: "tcp",
@@ -23,6 +23,8 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
     readSize: 64 * 1024,
     reprobeBytes: 64 * 1024 * 1024,
     maxOwnedBytes: 16 * 1024 * 1024,
+    maxLeaseBytes: 64 * 1024 * 1024,
+    transferBuffers: false,
     policy: SizePolicy.builtIn,
   });
   assertEquals(
@@ -36,6 +38,8 @@ test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 Ki
       readSize: 1,
       reprobeBytes: 64 * 1024 * 1024,
       maxOwnedBytes: 16 * 1024 * 1024,
+      maxLeaseBytes: 64 * 1024 * 1024,
+      transferBuffers: false,
       policy: SizePolicy.builtIn,
     },
   );

@@ -38,7 +38,8 @@ const settledRss = async (): Promise<number> => {
 const soak = async (backend: BackendChoice, total: number, seed: number) => {
   const listener = await zcListen({ port: 0 });
   const accepted = listener.accept();
-  const client = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port, backend });
+  // transferBuffers: the zero-copy backends take the fresh chunks over, so zero-copy is exercised.
+  const client = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port, backend, transferBuffers: true });
   const server = (await accepted)!;
   const rng = new XorShift(seed);
   let readerPauses = 0, writerPauses = 0;

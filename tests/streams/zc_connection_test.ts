@@ -154,3 +154,31 @@ test("zc_connection: lease() gives a writable buffer of the size asked, and refu
   }
   await pair.close();
 });
+
+test("zc_connection: close() sends every write the stream accepted, awaited or not, before it releases", async () => {
+  for (const backend of ["auto", "copy", "msg_zerocopy", "io_uring"] as const) {
+    const pair = await connectedPair("127.0.0.1", { backend });
+    const received = readAll(pair.server.readable);
+    const writer = pair.client.writable.getWriter();
+    const sizes = [1 << 20, 2 << 20, 4 << 20];
+    const writes = sizes.map((size, i) => writer.write(new Uint8Array(size).fill(i + 1)));
+    await pair.client.close();
+    for (const w of writes) await w; // every write resolved
+    const got = await received;
+    assertEquals(got.length, 7 << 20, `${backend}: the peer got all 7 MiB`);
+    assertEquals([got[0], got[(1 << 20) + 5], got[got.length - 1]], [1, 2, 3], `${backend}: in order`);
+    await pair.close();
+  }
+});
+
+test("zc_connection: close() with an unlocked writable, or after writer.close(), waits for the stream's queue too", async () => {
+  const pair = await connectedPair();
+  const received = readAll(pair.server.readable);
+  const writer = pair.client.writable.getWriter();
+  const writes = [writer.write(new Uint8Array(3 << 20).fill(1)), writer.write(new Uint8Array(1 << 20).fill(2))];
+  const closing = writer.close();
+  await pair.client.close();
+  await Promise.all([...writes, closing]);
+  assertEquals((await received).length, 4 << 20);
+  await pair.close();
+});

@@ -37,7 +37,7 @@ test("ring: setup takes the best flag set this kernel accepts and reports it", (
   assert(setup.ok, `setup failed: ${setup.ok ? "" : setup.reason}`);
   const r = setup.ring;
   const best = DEFAULT_SETUP_CHAIN[0] | IORING_SETUP_CQSIZE;
-  // Linux 6.18 accepts the first set of the chain (KERNEL-ABI.md §3.7).
+  // Linux 6.18 accepts the first set of the chain (docs/kernel.md, 'io_uring setup flags').
   assertEquals(setup.attempts.length, 1, `one io_uring_setup call: ${setup.report}`);
   assertEquals(setup.flags, best);
   assertEquals(r.flags, best);

@@ -1,6 +1,6 @@
 /**
  * SEND_ZC, SENDMSG_ZC and SEND through the ring over loopback TCP on 127.0.0.1, asserting on the
- * bytes the receiver got and on the two-CQE protocol (KERNEL-ABI.md §3.12): a first CQE with F_MORE,
+ * bytes the receiver got and on the two-CQE protocol (docs/kernel.md, 'SEND_ZC completion protocol'): a first CQE with F_MORE,
  * then a notification (F_NOTIF) with the COPIED bit (loopback always copies); notifications matched
  * by user_data, not order; failed sends still notified; DEFER_TASKRUN needing GETEVENTS.
  */
