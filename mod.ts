@@ -17,7 +17,7 @@
  */
 export { zcConnect } from "./streams/zc_connect.ts";
 export { zcListen, ZcListener } from "./streams/zc_listen.ts";
-export { zcWritable } from "./streams/zc_writable.ts";
+export { ZcFdWritableStream, zcWritable } from "./streams/zc_writable.ts";
 export { ZcConnection } from "./streams/zc_connection.ts";
 export { ZcWritableStream } from "./streams/connection_writable.ts";
 export { probe } from "./backends/probe.ts";
@@ -25,7 +25,7 @@ export type { Capability, ProbeResult } from "./backends/probe.ts";
 export { ZcioError } from "./ffi/zcio_error.ts";
 export type { BackendName, ZcioErrorCode } from "./ffi/zcio_error.ts";
 export type { NetAddr } from "./ffi/sockaddr.ts";
-export type { BackendChoice, ConnectOptions, ListenOptions, TuningOptions } from "./streams/options.ts";
+export type { BackendChoice, ConnectOptions, ListenOptions, TcpOptions, TuningOptions } from "./streams/options.ts";
 export { SizePolicy } from "./backends/size_policy.ts";
 export type { PolicyBackend, PolicyBand, PolicyRuntime, SizePolicyJson } from "./backends/size_policy.ts";
 export type { ConnectionStats } from "./scheduler/connection.ts";

@@ -7,7 +7,9 @@
  * the ring: it is sent with a plain `send` between chains. Linked requests run one after another, so
  * bytes keep their order on a stream even with many requests in flight; a chain that breaks (a
  * short send, an error) cancels the rest, which go again in the next chain. Only one chain per
- * connection is in flight at a time.
+ * connection is in flight at a time. On a datagram socket, ECONNREFUSED (an ICMP port unreachable
+ * for an earlier datagram, reported on this send, which sent nothing) ends nothing: the refused
+ * datagram goes again too, as with the direct sender.
  *
  * Completion is decided on IORING_CQE_F_MORE, never on the result: a failed SEND_ZC can still have
  * a notification coming, and its buffer stays pinned until it does. One exception, seen on 6.18: a
@@ -24,6 +26,7 @@
 import {
   ECANCELED,
   EAGAIN,
+  ECONNREFUSED,
   EINVAL,
   EINTR,
   ENOMEM,
@@ -194,7 +197,9 @@ export class IoUringSender implements Backend, UringClient {
     for (;;) {
       const sent = this.sys.send(this.fd, unsent, MSG_NOSIGNAL | MSG_DONTWAIT);
       stats.syscalls++;
-      if (sent === -EINTR) continue;
+      // On a datagram socket, a refusal (ICMP port unreachable) of an earlier datagram, reported on
+      // this send, which sent nothing: send this one again, as the direct sender does.
+      if (sent === -EINTR || (sent === -ECONNREFUSED && this.datagrams)) continue;
       if (sent === -EAGAIN) return WOULD_BLOCK;
       if (sent < 0) return sent;
       stats.bytes.copy += sent;
@@ -223,6 +228,11 @@ export class IoUringSender implements Backend, UringClient {
     }
     this.#chain--;
     const zerocopy = this.#kinds[slot] === ZEROCOPY;
+    // On a datagram socket, ECONNREFUSED reports an ICMP port unreachable for an earlier datagram,
+    // and this request sent nothing: like a cancelled one (and the rest of its chain, which the
+    // kernel cancels), its datagram stays queued and goes again in the next chain. The socket lives
+    // on, as with the direct sender; a refusal no later send picks up is reported by a read.
+    const refused = res === -ECONNREFUSED && this.datagrams;
     // On a stream, a request that sent all it was given completed its segment (an earlier short
     // send would have broken the chain and cancelled this one); a datagram is one segment.
     const view = this.#views[slot];
@@ -241,7 +251,7 @@ export class IoUringSender implements Backend, UringClient {
       // Pinning unregistered memory went over RLIMIT_MEMLOCK: this chunk goes again, by copy.
       stats.noBufferFallbacks++;
       this.#copyUnregistered = true;
-    } else if (res !== -ECANCELED && res !== -EINTR && res !== -EAGAIN && this.#error === 0) {
+    } else if (res !== -ECANCELED && res !== -EINTR && res !== -EAGAIN && !refused && this.#error === 0) {
       this.#error = res;
     }
     // A SEND_ZC that got past the kernel's prep has a notification coming, even without F_MORE: one

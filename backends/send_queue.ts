@@ -90,10 +90,18 @@ export class SendQueue {
     return this.#queuedBytes;
   }
 
-  /** Copies `chunk` into staging; false (and nothing changed) if staging has no room for it. */
+  /**
+   * Copies `chunk` into staging; false (and nothing changed) if staging has no room for it. An
+   * empty chunk takes no staging bytes: for datagrams it is a segment of its own (an empty
+   * datagram); on a byte stream it adds nothing.
+   */
   stage(chunk: Uint8Array): boolean {
     // Read through the intrinsics: the chunk is the caller's, and its getters may lie.
     const n = byteLengthOf(chunk);
+    if (n === 0) {
+      if (!this.mergeStaged) this.#push(STAGED, ROUTE_COPY, 0, 0, undefined);
+      return true;
+    }
     const at = this.#reserve(n);
     if (at < 0) return false;
     setBytes(this.#staging, chunk, at);
@@ -227,7 +235,10 @@ export class SendQueue {
   }
 
   #release(s: number): void {
-    if (this.#kinds[s] === STAGED) this.#unreserve(this.#starts[s], this.#lengths[s]);
+    // An empty staged segment (an empty datagram) holds no staging bytes.
+    if (this.#kinds[s] === STAGED) {
+      if (this.#lengths[s] > 0) this.#unreserve(this.#starts[s], this.#lengths[s]);
+    }
     else if (this.#kinds[s] === OWNED) this.#ownedBytes -= this.#lengths[s] - this.#progress[s];
     this.#addresses[s] = 0;
     this.#progress[s] = 0;

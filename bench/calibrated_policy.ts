@@ -4,7 +4,7 @@
  *
  * - A zero-copy backend is chosen for a size only if it beats copy there by {@link MARGIN}
  *   (median against median); a band lists such backends best first, then copy. Chunks below
- *   {@link DEFAULT_STAGE_BELOW} (the default `stageBelow`) are staged and go by copy whatever the
+ *   {@link OWNED_STAGE_BELOW} (where owned chunks start to leave unstaged) are staged and go by copy whatever the
  *   policy says, so those sizes are copy.
  * - A crossover is where the two winners' throughput ratio crosses 1, interpolated on a log scale
  *   between the two measured sizes around it; the band starts there, rounded to 1 KiB.
@@ -20,7 +20,7 @@
  * @module
  */
 import { type PolicyBackend, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
-import { DEFAULT_STAGE_BELOW } from "../streams/options.ts";
+import { OWNED_STAGE_BELOW } from "../scheduler/lease_pool.ts";
 import type { Cell } from "./calibration_runs.ts";
 import type { RuntimeResult } from "./runtime_calibration.ts";
 import type { SinkName } from "./sinks.ts";
@@ -96,7 +96,7 @@ const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string)
   };
   const winners = sizes.map((size) => {
     const better = CHOICES
-      .filter((b) => b !== "copy" && size >= DEFAULT_STAGE_BELOW && ratio(b, "copy", size) >= 1 + MARGIN)
+      .filter((b) => b !== "copy" && size >= OWNED_STAGE_BELOW && ratio(b, "copy", size) >= 1 + MARGIN)
       .sort((a, b) => ratio(b, "copy", size) - ratio(a, "copy", size));
     return { size, use: [...better, "copy"] as PolicyBackend[] };
   });
@@ -112,7 +112,7 @@ const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string)
     const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 1;
     const size = Math.round(2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))));
     crossovers.push({ from: last.use[0], to: w.use[0], size });
-    const from = Math.max(last.from + 1024, DEFAULT_STAGE_BELOW, Math.round(size / 1024) * 1024);
+    const from = Math.max(last.from + 1024, OWNED_STAGE_BELOW, Math.round(size / 1024) * 1024);
     bands.push({ from, use: w.use });
   });
   return { sink, runtime, winners, bands, crossovers };

@@ -36,6 +36,8 @@ export const SO_TYPE = 3;
 export const SO_ERROR = 4;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+/** The kernel probes an idle TCP connection and ends it when the peer is gone. */
+export const SO_KEEPALIVE = 9;
 /** Bytes a TCP socket must hold before a blocking read wakes up (end of stream wakes it anyway). */
 export const SO_RCVLOWAT = 18;
 /** The socket's address family (AF_INET, AF_INET6). */

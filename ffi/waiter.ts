@@ -74,7 +74,11 @@ export class Waiter {
       throw errnoError("eventfd", wakeFd);
     }
     const r = sys.epollCtl(epfd, EPOLL_CTL_ADD, wakeFd, POLLIN, WAKE_TOKEN);
-    if (r < 0) throw errnoError("epoll_ctl", r);
+    if (r < 0) {
+      sys.close(wakeFd);
+      sys.close(epfd);
+      throw errnoError("epoll_ctl", r);
+    }
     this.#epfd = epfd;
     this.#wakeFd = wakeFd;
   }

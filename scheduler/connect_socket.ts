@@ -10,6 +10,7 @@ import {
   IPPROTO_TCP,
   POLLOUT,
   SO_ERROR,
+  SO_KEEPALIVE,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -18,14 +19,37 @@ import {
   TCP_NODELAY,
 } from "../ffi/constants.ts";
 import { sockaddrFamily } from "../ffi/sockaddr.ts";
+import type { Sys } from "../ffi/sys.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
 import { SysService } from "./sys_service.ts";
 import { WaiterService } from "./waiter_service.ts";
 
-/** A connected, non-blocking socket fd for `address` (an encoded sockaddr). */
+/** What a TCP socket is set to before it carries data. */
+export interface TcpSocketOptions {
+  /** TCP_NODELAY. */
+  readonly noDelay: boolean;
+  /** SO_KEEPALIVE. */
+  readonly keepAlive: boolean;
+}
+
+/** zcio gathers small writes itself; Nagle's algorithm would only add delay. */
+export const DEFAULT_TCP_OPTIONS: TcpSocketOptions = { noDelay: true, keepAlive: false };
+
+/** Sets TCP_NODELAY and SO_KEEPALIVE of the TCP socket `fd`; returns 0, or the first failure's -errno. */
+export const setTcpOptions = (sys: Sys, fd: number, tcp: TcpSocketOptions): number => {
+  const r = sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(new Int32Array([tcp.noDelay ? 1 : 0]).buffer));
+  if (r < 0) return r;
+  return sys.setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, new Uint8Array(new Int32Array([tcp.keepAlive ? 1 : 0]).buffer));
+};
+
+/**
+ * A connected, non-blocking socket fd for `address` (an encoded sockaddr). Interrupting it (a
+ * timeout, an abort) closes the socket.
+ */
 export const connectSocket = (
   address: Uint8Array,
   transport: "tcp" | "udp",
+  tcp: TcpSocketOptions = DEFAULT_TCP_OPTIONS,
 ): Effect.Effect<number, ZcioError, SysService | WaiterService> =>
   Effect.gen(function* () {
     const sys = yield* SysService;
@@ -35,8 +59,8 @@ export const connectSocket = (
     if (fd < 0) return yield* Effect.fail(errnoError("socket", fd));
     const connect = Effect.gen(function* () {
       if (transport === "tcp") {
-        // zcio gathers small writes itself; Nagle's algorithm would only add delay.
-        sys.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(new Int32Array([1]).buffer));
+        const set = setTcpOptions(sys, fd, tcp);
+        if (set < 0) return yield* Effect.fail(errnoError("setsockopt", set));
       }
       const r = sys.connect(fd, address);
       if (r === -EINPROGRESS) {

@@ -219,7 +219,7 @@ export class Connection {
     return this.outbox.leases;
   }
 
-  /** Records a validated, non-empty chunk; see {@link Outbox.write}. */
+  /** Records a validated chunk (empty only over UDP, as an empty datagram); see {@link Outbox.write}. */
   write(chunk: Uint8Array): Promise<void> | undefined {
     return this.outbox.write(chunk);
   }

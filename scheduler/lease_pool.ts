@@ -34,6 +34,14 @@ const unwritten = new WeakMap<ArrayBuffer, LeaseRecord>();
 const written = new WeakSet<ArrayBuffer>();
 
 /**
+ * Owned chunks (leases, and buffers taken over with `transferBuffers`) below this many bytes are
+ * staged like the caller's small chunks: below it, zero-copy costs more than the copy it saves (the
+ * calibration's crossover on every sink measured here), and Bun may move a small buffer's bytes.
+ * The caller's own memory is staged up to the larger `stageBelow`.
+ */
+export const OWNED_STAGE_BELOW = 16 * 1024;
+
+/**
  * How many leases of the process are out and unwritten. While none, a write needs no lookup to
  * know its chunk is not a lease.
  */

@@ -31,7 +31,7 @@ import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "
 import type { SendStats } from "../backends/send_stats.ts";
 import { bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
-import { type LeasePool, leasesOut, moveOut } from "./lease_pool.ts";
+import { type LeasePool, leasesOut, moveOut, OWNED_STAGE_BELOW } from "./lease_pool.ts";
 
 export class Outbox {
   #error: ZcioError | undefined;
@@ -48,12 +48,14 @@ export class Outbox {
   #reject: ((e: unknown) => void) | undefined;
 
   #ownedOver = false;
+  /** Owned chunks below this many bytes are staged: {@link OWNED_STAGE_BELOW}, or less with a smaller `stageBelow`. */
+  readonly #ownedStageBelow: number;
 
   constructor(
     readonly queue: SendQueue,
     readonly stats: SendStats,
     readonly backend: Backend,
-    /** Chunks below this many bytes are staged (copied); the rest are owned or borrowed. */
+    /** The caller's chunks below this many bytes are staged (copied); larger ones are borrowed. */
     readonly stageBelow: number,
     /** Whether owned chunks go to a zero-copy sender (else they go by copy, as borrowed ones do). */
     readonly zerocopy: boolean,
@@ -65,7 +67,9 @@ export class Outbox {
     readonly leases: LeasePool,
     /** `auto`: the route of each chunk of `stageBelow` bytes or more. */
     private readonly routes?: ChunkRoutes,
-  ) {}
+  ) {
+    this.#ownedStageBelow = Math.min(stageBelow, OWNED_STAGE_BELOW);
+  }
 
   /** Told which borrowed and owned views a failure or abort dropped from the queue unsent. */
   onDropped: (views: Uint8Array[]) => void = () => {};
@@ -98,23 +102,8 @@ export class Outbox {
   }
 
   /**
-   * Copies a small chunk into staging if that completes its write at once; false (nothing changed)
-   * when the chunk is not small, staging is full, or sending has ended.
-   */
-  stageNow(chunk: Uint8Array): boolean {
-    if (byteLengthOf(chunk) >= this.stageBelow || this.#error !== undefined || this.#closing || leasesOut.count > 0) {
-      return false;
-    }
-    if (!this.queue.stage(chunk)) return false;
-    this.stats.chunks++;
-    if (this.routes !== undefined) this.stats.routed.copy++;
-    this.#kick();
-    return true;
-  }
-
-  /**
-   * Records a validated, non-empty chunk. Returns undefined when the write is complete, or the
-   * promise that settles when it is.
+   * Records a validated chunk (empty only over UDP, as an empty datagram). Returns undefined when
+   * the write is complete, or the promise that settles when it is.
    */
   write(chunk: Uint8Array): Promise<void> | undefined {
     if (this.#error !== undefined) return Promise.reject(this.#error);
@@ -127,7 +116,13 @@ export class Outbox {
       lease = taken;
     }
     this.stats.chunks++;
-    if (size < this.stageBelow) {
+    const transferable = lease === undefined && this.transfersBuffers && size >= this.#ownedStageBelow &&
+      spansWholeBuffer(chunk);
+    // Owned memory is staged only below the zero-copy crossover; the caller's own up to stageBelow,
+    // even when transferBuffers could take it but its route goes by copy.
+    const owned = (lease !== undefined || transferable) && size >= this.#ownedStageBelow &&
+      this.#own(lease, chunk, size, transferable);
+    if (!owned && size < this.stageBelow) {
       if (this.routes !== undefined) this.stats.routed.copy++;
       if (this.queue.stage(lease ?? chunk)) {
         if (lease !== undefined) this.leases.giveBack(lease);
@@ -136,7 +131,7 @@ export class Outbox {
       }
       this.#waiting = lease ?? chunk;
       this.#waitingLease = lease !== undefined;
-    } else if (this.#own(lease, chunk, size)) {
+    } else if (owned) {
       // As below: an idle connection sends at once. Otherwise every INLINE_BATCH_BYTES go at once
       // too: a writer whose writes all complete at once never lets the fiber run, and would queue
       // up to maxOwnedBytes before the kernel sent anything.
@@ -147,6 +142,7 @@ export class Outbox {
       }
       this.#ownedOver = true;
     } else {
+      if (this.routes !== undefined) this.stats.routed.copy++;
       this.#borrowed = chunk;
       this.queue.borrow(chunk);
       // An idle connection sends a large chunk at once: the pass would hold just this chunk and
@@ -188,16 +184,16 @@ export class Outbox {
   }
 
   /**
-   * Queues a large chunk as owned if it is: a lease (handed over already), or with the
-   * `transferBuffers` option a whole buffer, transferred now. True if it was owned (its write may
-   * resolve at once); false if it must be borrowed.
+   * Queues a chunk of {@link OWNED_STAGE_BELOW} bytes or more as owned: a lease (handed over
+   * already) always; a whole buffer the `transferBuffers` option lets zcio take (`transferable`)
+   * only where it goes zero-copy, transferred now. True if it was owned (its write may resolve at
+   * once); false if the caller's chunk goes by copy after all (staged or borrowed).
    */
-  #own(lease: Uint8Array | undefined, chunk: Uint8Array, size: number): boolean {
+  #own(lease: Uint8Array | undefined, chunk: Uint8Array, size: number, transferable: boolean): boolean {
     const routes = this.routes, stats = this.stats;
     // A caller's buffer is taken over only with the option, and only to go zero-copy.
-    const transferable = lease === undefined && this.transfersBuffers && spansWholeBuffer(chunk);
     if (routes === undefined) {
-      if (lease === undefined && !(transferable && this.zerocopy)) return false;
+      if (lease === undefined && !this.zerocopy) return false;
       this.queue.own(lease ?? takeOver(chunk), this.zerocopy ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY);
       return true;
     }
@@ -208,7 +204,6 @@ export class Outbox {
     } else if (transferable && route !== ROUTE_COPY) {
       this.queue.own(takeOver(chunk), route);
     } else {
-      stats.routed.copy++;
       return false;
     }
     if (route === ROUTE_IO_URING) stats.routed.io_uring++;

@@ -23,10 +23,6 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #tooLarge: (chunk: Uint8Array) => ZcioError | undefined;
   readonly #connection: () => Connection | undefined;
 
-  get #conn(): Connection | undefined {
-    return this.#connection();
-  }
-
   /**
    * @param connection the connection, or its opening
    * @param owned true when this stream is all there is of the connection (`zcWritable(fd)`): closing
@@ -43,16 +39,21 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
       },
       write: (chunk: Uint8Array | Accepted) => {
         const accepted = chunk instanceof Accepted ? chunk : undefined;
-        const bytes = accepted?.chunk ?? (chunk as Uint8Array);
-        const error = validateChunk(bytes) ?? accepted?.resized() ?? this.#tooLarge(bytes);
-        if (error !== undefined) {
-          if (accepted === undefined) throw error;
-          accepted.error = error;
-          return;
+        // A write the writer started itself is in the outbox already; the stream only waits for it.
+        let written = accepted?.written;
+        if (written === undefined) {
+          const bytes = accepted?.chunk ?? (chunk as Uint8Array);
+          const error = validateChunk(bytes) ?? accepted?.resized() ?? this.#tooLarge(bytes);
+          if (error !== undefined) {
+            if (accepted === undefined) throw error;
+            accepted.error = error;
+            return;
+          }
+          const view = plainView(bytes);
+          // An empty chunk carries nothing on a byte stream (TCP); over UDP it is a datagram of its own.
+          if (byteLengthOf(view) === 0 && conn!.config.transport !== "udp") return;
+          written = conn!.write(view);
         }
-        const view = plainView(bytes);
-        if (byteLengthOf(view) === 0) return;
-        const written = conn!.write(view);
         if (accepted === undefined || written === undefined) return written;
         // The outbox rejects a chunk that went bad before any of it was sent (INVALID_CHUNK), or a
         // lease it may not take (LEASE_MISUSE), and goes on; an error that ended sending
@@ -84,7 +85,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
 
   /** A writer of this stream (a real `WritableStreamDefaultWriter`) that takes small chunks fast. */
   override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    const writer = new ZcWriter(this, this.#isClosed, this.#tooLarge, this.#stageNow);
+    const writer = new ZcWriter(this, this.#connection, this.#isClosed, this.#tooLarge);
     this.#writer = writer;
     return writer;
   }
@@ -105,8 +106,6 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
   }
 
   #writer: ZcWriter | undefined;
-
-  readonly #stageNow = (chunk: Uint8Array): boolean => this.#conn?.outbox.stageNow(chunk) ?? false;
 }
 
 /** What every fast-path write returns: one settled promise, not a new one per chunk. */
@@ -119,9 +118,12 @@ const writerClose = WritableStreamDefaultWriter.prototype.close;
  * The stream's writer: a real `WritableStreamDefaultWriter`, so the platform's brand checks pass and
  * every state (released, closing, closed, errored, aborted) behaves as WHATWG specifies; it only
  * adds two things to `write()`. It rejects a bad chunk itself (INVALID_CHUNK), leaving the stream as
- * it was; and while nothing is queued in the stream (its desired size is its whole high-water mark)
- * a small chunk goes straight into the connection's staging, skipping the stream's per-chunk steps.
- * Anything else goes through the stream, which keeps the order.
+ * it was. And while nothing is queued in the stream (its desired size is its whole high-water mark)
+ * it hands the chunk to the connection at once: staged, or sent by the syscall `write()` makes, a
+ * chunk the kernel took completely resolves with no allocation and no hop through the stream. A
+ * chunk that must wait (the socket or staging is full, owned memory is at its limit) becomes the
+ * stream's write in progress, so later writes queue behind it and close() waits for it; anything
+ * written while the stream is busy goes through the stream, which keeps the order.
  */
 class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
   /** Set once `close()` was called through this writer. */
@@ -129,9 +131,9 @@ class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
 
   constructor(
     stream: WritableStream<Uint8Array>,
+    private readonly connection: () => Connection | undefined,
     private readonly isClosed: () => boolean,
     private readonly tooLarge: (chunk: Uint8Array) => ZcioError | undefined,
-    private readonly stageNow: (chunk: Uint8Array) => boolean,
   ) {
     super(stream);
   }
@@ -145,20 +147,38 @@ class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
     try {
       desired = super.desiredSize;
     } catch {
-      // Released: the platform's write rejects with its TypeError and sends nothing.
-      return super.write(chunk!);
+      return Promise.reject(new TypeError("this writer was released; write through the stream's current writer"));
     }
     // Errored or aborted: the platform's write rejects with the stream's error.
-    if (desired === null) return super.write(chunk!);
-    if (this.isClosed() && this.closing === undefined) return Promise.reject(closedError());
+    if (desired === null) return this.#platformWrite(chunk!);
+    if (this.closing !== undefined) return this.#platformWrite(chunk!);
+    if (this.isClosed()) return Promise.reject(closedError());
     const invalid = validateChunk(chunk);
     if (invalid !== undefined) return Promise.reject(invalid);
     const view = plainView(chunk!);
     const error = this.tooLarge(view);
     if (error !== undefined) return Promise.reject(error);
-    if (desired === 1 && this.closing === undefined && byteLengthOf(view) > 0 && this.stageNow(view)) return DONE;
+    const conn = this.connection();
+    if (desired === 1 && conn !== undefined && byteLengthOf(view) > 0) {
+      const written = conn.write(view);
+      if (written === undefined) return DONE;
+      const waiting = new Accepted(view, written);
+      return this.#platformWrite(waiting as unknown as Uint8Array).then(waiting.check);
+    }
     const accepted = new Accepted(view);
-    return super.write(accepted as unknown as Uint8Array).then(() => accepted.check());
+    return this.#platformWrite(accepted as unknown as Uint8Array).then(accepted.check);
+  }
+
+  /**
+   * The platform's own write. Node 20's throws an internal assertion (instead of rejecting with a
+   * TypeError) when the stream is closing or closed; that becomes the TypeError WHATWG specifies.
+   */
+  #platformWrite(chunk: Uint8Array): Promise<void> {
+    try {
+      return super.write(chunk);
+    } catch (e) {
+      return Promise.reject(e instanceof TypeError ? e : new TypeError(`the stream is closing or closed: ${String(e)}`));
+    }
   }
 }
 
@@ -170,7 +190,12 @@ class Accepted {
   error: ZcioError | undefined;
   /** Its length when accepted: a length-tracking view of a resizable buffer may change it. */
   readonly length: number;
-  constructor(readonly chunk: Uint8Array) {
+  /**
+   * @param chunk the validated view
+   * @param written set when the writer handed the chunk to the connection itself: what the
+   *   connection's write returned, which the stream then waits for
+   */
+  constructor(readonly chunk: Uint8Array, readonly written?: Promise<void>) {
     this.length = byteLengthOf(chunk);
   }
   /** The error for a chunk whose buffer was resized since it was accepted. */
@@ -181,7 +206,8 @@ class Accepted {
       message: "the chunk's buffer was resized after write() accepted it; leave a written chunk alone until its write() resolves",
     });
   }
-  check(): void {
+  /** Fails the write with the error the sink put here, if any (a bound method: it is a `then` handler). */
+  readonly check = (): void => {
     if (this.error !== undefined) throw this.error;
-  }
+  };
 }

@@ -9,23 +9,72 @@
  *
  * @module
  */
+import * as Effect from "effect/Effect";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { connectSocket } from "../scheduler/connect_socket.ts";
 import { zcRuntime } from "../scheduler/zc_runtime.ts";
-import { checkHostname, checkPort, type ConnectOptions, connectionConfig } from "./options.ts";
+import {
+  checkHostname,
+  checkOptionNames,
+  checkPort,
+  connectLimits,
+  type ConnectOptions,
+  connectionConfig,
+  tcpOptions,
+} from "./options.ts";
 import { openConnection } from "./open_connection.ts";
 import { resolveAddress } from "./resolve_address.ts";
 import type { ZcConnection } from "./zc_connection.ts";
 
-/** Connects to `hostname:port`. Fails with a ZcioError (ECONNREFUSED, INVALID_OPTION, ...). */
+/**
+ * Connects to `hostname:port`. Fails with a ZcioError (ECONNREFUSED, INVALID_OPTION, ...); with
+ * ABORTED once `signal` aborts, and ETIMEDOUT after `timeout` ms, having closed the socket.
+ *
+ * @example
+ * ```ts
+ * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000, timeout: 3000, keepAlive: true });
+ * ```
+ */
 export const zcConnect = async (options: ConnectOptions): Promise<ZcConnection> => {
   if (options === null || typeof options !== "object") {
     throw new ZcioError({ code: "INVALID_OPTION", message: "zcConnect needs an options object: { hostname, port }" });
   }
+  checkOptionNames(options, "zcConnect");
   const hostname = checkHostname(options.hostname);
   const port = checkPort(options.port, false);
   const config = connectionConfig(options, options.transport, true);
-  const address = await resolveAddress(hostname, port);
-  const fd = await zcRuntime().runPromise(connectSocket(address, config.transport));
+  const tcp = tcpOptions(options);
+  const { signal, timeout } = connectLimits(options);
+  if (signal?.aborted) throw abortedError(hostname, port, signal);
+  const connect = Effect.tryPromise({ try: () => resolveAddress(hostname, port), catch: (e) => e as ZcioError }).pipe(
+    Effect.flatMap((address) => connectSocket(address, config.transport, tcp)),
+  );
+  const fd = await zcRuntime().runPromise(
+    signal === undefined && timeout === undefined ? connect : Effect.raceFirst(connect, giveUp(hostname, port, signal, timeout)),
+  );
   return openConnection(fd, config);
 };
+
+/** Fails once `signal` aborts (ABORTED) or `timeout` ms have passed (ETIMEDOUT), whichever comes first. */
+const giveUp = (hostname: string, port: number, signal: AbortSignal | undefined, timeout: number | undefined) =>
+  Effect.callback<never, ZcioError>((resume) => {
+    const onAbort = () => resume(Effect.fail(abortedError(hostname, port, signal!)));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = timeout === undefined ? undefined : setTimeout(() =>
+      resume(Effect.fail(
+        new ZcioError({
+          code: "ETIMEDOUT",
+          message: `connecting to ${hostname} port ${port} took longer than the timeout of ${timeout} ms: the peer did not answer in time`,
+        }),
+      )), timeout);
+    return Effect.sync(() => {
+      signal?.removeEventListener("abort", onAbort);
+      clearTimeout(timer);
+    });
+  });
+
+const abortedError = (hostname: string, port: number, signal: AbortSignal): ZcioError =>
+  new ZcioError({
+    code: "ABORTED",
+    message: `connecting to ${hostname} port ${port} was aborted by its signal: ${String(signal.reason)}`,
+  });

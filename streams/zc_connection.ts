@@ -18,6 +18,7 @@ import { decodeSockaddr, type NetAddr } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import type { Connection, ConnectionStats } from "../scheduler/connection.ts";
+import { asyncDispose } from "./async_dispose.ts";
 import { ZcWritableStream } from "./connection_writable.ts";
 
 export class ZcConnection {
@@ -29,8 +30,26 @@ export class ZcConnection {
   readonly localAddr: NetAddr;
   /** The peer's address. */
   readonly remoteAddr: NetAddr;
+  /**
+   * Settles once `close()` or `abort()` has released the connection (the socket and all memory),
+   * whichever of them is called first: resolves if it ended cleanly (close() sent everything, or
+   * abort() dropped what was queued), and rejects with the ZcioError that ended sending otherwise
+   * (ECONNRESET, EPIPE, ...), as that close() or abort() does. It stays pending until one of them
+   * is called. A rejection nobody awaits is not reported as unhandled.
+   *
+   * @example
+   * ```ts
+   * conn.closed.then(() => console.log("released"), (e) => console.error("ended by", e.code));
+   * ```
+   */
+  readonly closed: Promise<void>;
+  readonly #settleClosed: (released: Promise<void>) => void;
 
   constructor(private readonly connection: Connection, sys: Sys) {
+    let settle!: (released: Promise<void>) => void;
+    this.closed = new Promise<void>((resolve) => (settle = resolve));
+    this.closed.catch(() => {});
+    this.#settleClosed = settle;
     this.writable = new ZcWritableStream(connection);
     const receiver = connection.receiver;
     this.readable = new ReadableStream<Uint8Array>({
@@ -86,11 +105,33 @@ export class ZcConnection {
    */
   async close(): Promise<void> {
     await this.writable.finish();
-    return this.connection.close();
+    return this.#released(this.connection.close());
   }
 
   /** Releases everything at once: queued bytes are dropped, pending writes fail with ABORTED. */
   abort(reason?: unknown): Promise<void> {
-    return this.connection.abort(reason);
+    return this.#released(this.connection.abort(reason));
+  }
+
+  /**
+   * Closes the connection, as {@link close} does (and rejecting as it does), when an `await using`
+   * block that holds it ends.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using conn = await zcConnect({ hostname: "127.0.0.1", port: 9000 });
+   *   await conn.writable.getWriter().write(bytes);
+   * } // everything written is in the kernel, and the socket is closed
+   * ```
+   */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Settles {@link closed} as `released` (the connection's one release) settles. */
+  #released(released: Promise<void>): Promise<void> {
+    this.#settleClosed(released);
+    return released;
   }
 }

@@ -12,8 +12,10 @@
  */
 import type { NetAddr } from "../ffi/sockaddr.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
+import type { TcpSocketOptions } from "../scheduler/connect_socket.ts";
 import { Listener } from "../scheduler/listener.ts";
-import { checkHostname, checkPort, connectionConfig, type ListenOptions } from "./options.ts";
+import { asyncDispose } from "./async_dispose.ts";
+import { checkHostname, checkOptionNames, checkPort, connectionConfig, type ListenOptions, tcpOptions } from "./options.ts";
 import { openConnection } from "./open_connection.ts";
 import { resolveAddress } from "./resolve_address.ts";
 import type { ZcConnection } from "./zc_connection.ts";
@@ -22,6 +24,7 @@ export class ZcListener implements AsyncIterable<ZcConnection> {
   private constructor(
     private readonly listener: Listener,
     private readonly config: ReturnType<typeof connectionConfig>,
+    private readonly tcp: TcpSocketOptions,
   ) {}
 
   /** @internal use {@link zcListen} */
@@ -29,15 +32,17 @@ export class ZcListener implements AsyncIterable<ZcConnection> {
     if (options === null || typeof options !== "object") {
       throw new ZcioError({ code: "INVALID_OPTION", message: "zcListen needs an options object: { port }" });
     }
+    checkOptionNames(options, "zcListen");
     const hostname = checkHostname(options.hostname ?? "127.0.0.1");
     const port = checkPort(options.port, true);
     const config = connectionConfig(options, "tcp", true);
+    const tcp = tcpOptions(options);
     const backlog = options.backlog ?? 511;
     if (!Number.isInteger(backlog) || backlog < 1) {
       throw new ZcioError({ code: "INVALID_OPTION", message: `backlog must be a positive whole number; got ${String(backlog)}` });
     }
     const listener = await Listener.open(await resolveAddress(hostname, port), backlog);
-    return new ZcListener(listener, config);
+    return new ZcListener(listener, config, tcp);
   }
 
   /** The address listened on (with the real port when 0 was asked for). */
@@ -45,15 +50,32 @@ export class ZcListener implements AsyncIterable<ZcConnection> {
     return this.listener.addr;
   }
 
-  /** The next accepted connection, or null once the listener is closed. */
+  /**
+   * The next accepted connection (set to the listener's `noDelay` and `keepAlive`), or null once the
+   * listener is closed.
+   */
   async accept(): Promise<ZcConnection | null> {
     const fd = await this.listener.accept();
-    return fd < 0 ? null : openConnection(fd, this.config);
+    return fd < 0 ? null : openConnection(fd, this.config, this.tcp);
   }
 
   /** Stops accepting; connections already accepted stay open. */
   close(): void {
     this.listener.close();
+  }
+
+  /**
+   * Closes the listener, as {@link close} does, when an `await using` block that holds it ends.
+   * Connections already accepted stay open.
+   *
+   * @example
+   * ```ts
+   * await using listener = await zcListen({ port: 0 });
+   * ```
+   */
+  [asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ZcConnection> {

@@ -318,3 +318,34 @@ export const drainFd = (fd: number, buffer = new Uint8Array(1 << 20)): Uint8Arra
     out.push(buffer.slice(0, n));
   }
 };
+
+/**
+ * Writes 1 MiB chunks into a pair whose server never reads until a write stays pending with bytes
+ * queued: the send fiber then waits for POLLOUT. `producing` settles with the error that ends it.
+ */
+export const writeUntilBlocked = async (pair: Pair) => {
+  const writer = pair.client.writable.getWriter();
+  let current: Promise<void> = Promise.resolve(), resolved = 0;
+  const producing = (async () => {
+    for (;;) {
+      current = writer.write(new Uint8Array(1 << 20));
+      await current;
+      resolved++;
+    }
+  })().catch((e) => e);
+  const outbox = internals(pair.client).outbox;
+  await stalled(() => resolved, () => outbox.queue.queuedBytes > 0);
+  return { writer, current, producing };
+};
+
+/** Accepts every connection waiting on the listening socket `fd` and closes it; returns how many. */
+export const acceptPending = (fd: number): number => {
+  let n = 0;
+  for (;;) {
+    const accepted = sys.accept4(fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (accepted === -EAGAIN) return n;
+    assert(accepted >= 0, `accept4: ${accepted}`);
+    sys.close(accepted);
+    n++;
+  }
+};

@@ -16,7 +16,17 @@ const CHUNK = 60 * KiB, CHUNKS = 400;
 const policy = { version: 1, udp: [{ from: 0, use: "copy" }, { from: 16 * KiB, use: "msg_zerocopy" }] } as const;
 
 const run = async () => {
-  const conn = await zcConnect({ hostname: "127.0.0.1", port: 9, transport: "udp", backend: "auto", policy, transferBuffers: true });
+  // stageBelow 16 KiB: a chunk the probe holds back goes borrowed (its write waits for the send
+  // fiber), as the probe's reads assume, instead of staged.
+  const conn = await zcConnect({
+    hostname: "127.0.0.1",
+    port: 9,
+    transport: "udp",
+    backend: "auto",
+    policy,
+    transferBuffers: true,
+    stageBelow: 16 * KiB,
+  });
   const writer = conn.writable.getWriter();
   for (let i = 0; i < CHUNKS; i++) await writer.write(new Uint8Array(CHUNK).fill(i));
   await writer.close();

@@ -14,19 +14,26 @@ import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import type { UringDispatcher } from "../../backends/uring_dispatcher.ts";
 import {
+  AF_INET,
   ECANCELED,
+  ECONNREFUSED,
   ENOMEM,
   EPIPE,
   IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF,
   IOSQE_IO_LINK,
   MSG_NOSIGNAL,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
 } from "../../ffi/constants.ts";
+import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import { RegisteredBuffers } from "../../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../../ffi/io_uring/ring.ts";
 import { Slab } from "../../ffi/slab.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { sys, tcpPair, unconnectedTcp } from "../ffi/io_uring/loopback.ts";
+import { boundSocket } from "../helpers.ts";
 
 const COPIED = 0x80000000 | 0; // IORING_NOTIF_USAGE_ZC_COPIED as the s32 cqe.res
 const REPORT_USAGE = 0x8;
@@ -173,4 +180,80 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
   staging.unmap();
   pool.close();
   ring.close();
+});
+
+/** A sender of datagrams over a scripted ring (as above), with its queue and stats. */
+const datagramSender = (fd = 99) => {
+  const scripted = new ScriptedRing();
+  const dispatcher = {
+    ring: scripted,
+    leases: undefined,
+    attach: () => 7,
+    detach: () => {},
+    userData: (_id: number, slot: number) => slot,
+    reserve: (n: number) => n,
+    submitted: () => {},
+    finished: () => {},
+  } as unknown as UringDispatcher;
+  const staging = Slab.map(sys, 65536);
+  const done: Uint8Array[] = [];
+  const queue = new SendQueue(staging.bytes, staging.addr, false, (v) => done.push(v));
+  const stats = new SendStats();
+  const sender = new IoUringSender(sys, fd, true, dispatcher, 64 << 20);
+  sender.bind(queue, stats, () => {});
+  return { scripted, queue, stats, sender, done, staging };
+};
+
+test("io_uring sender: on a datagram socket a request refused with ECONNREFUSED (an ICMP port unreachable) ends nothing; it and the rest of its chain go again; a refused SEND_ZC stays pinned until notified", () => {
+  const { scripted, queue, stats, sender, staging } = datagramSender();
+  for (const n of [10, 20, 30]) queue.stage(new Uint8Array(n));
+  const owned = new Uint8Array(20000);
+  queue.own(owned);
+  assertEquals(sender.submit(queue, stats), 0);
+  const chain1 = scripted.take();
+  assertEquals(chain1.map((r) => [r.op, r.len, r.link]), [["send", 10, true], ["send", 20, true], ["send", 30, true], ["send_zc", 20000, false]]);
+  const [a, b, c, d] = chain1.map((r) => r.userData);
+  sender.complete(a, 10, 0);
+  sender.complete(b, -ECONNREFUSED, 0); // reported on this send, which sent nothing
+  sender.complete(c, -ECANCELED, 0);
+  sender.complete(d, -ECANCELED, 0); // a SEND_ZC past prep: notified all the same
+  assertEquals([queue.length, queue.remaining(0)], [3, 20], "the refused datagram and those after it are still queued");
+  assertEquals(sender.inflight, 1, "the cancelled SEND_ZC waits for its notification");
+  sender.complete(d, COPIED, IORING_CQE_F_NOTIF);
+  assertEquals(sender.inflight, 0);
+
+  // The next chain sends them; the SEND_ZC is refused this time, with its notification to come.
+  assertEquals(sender.submit(queue, stats), 0, "submitting again is no failure");
+  const chain2 = scripted.take();
+  assertEquals(chain2.map((r) => [r.op, r.len]), [["send", 20], ["send", 30], ["send_zc", 20000]]);
+  const [b2, c2, d2] = chain2.map((r) => r.userData);
+  sender.complete(b2, 20, 0);
+  sender.complete(c2, 30, 0);
+  sender.complete(d2, -ECONNREFUSED, IORING_CQE_F_MORE);
+  assertEquals([queue.length, queue.view(0) === owned, sender.inflight], [1, true, 1], "the refused owned datagram stays queued, its buffer pinned");
+  sender.complete(d2, COPIED, IORING_CQE_F_NOTIF);
+  assertEquals(sender.submit(queue, stats), 0);
+  const [d3] = scripted.take().map((r) => r.userData);
+  sender.complete(d3, 20000, IORING_CQE_F_MORE);
+  sender.complete(d3, 0, IORING_CQE_F_NOTIF);
+  assertEquals([queue.length, sender.inflight, stats.bytes.io_uring], [0, 0, 20060], "every datagram went once");
+  staging.unmap();
+});
+
+test("io_uring sender: a borrowed datagram sent with a plain send to a port that refuses goes again, never a failure", () => {
+  const closed = boundSocket(SOCK_DGRAM);
+  sys.close(closed.fd);
+  const fd = sys.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  assertEquals(sys.connect(fd, encodeSockaddr("127.0.0.1", closed.port)!), 0);
+  const { queue, stats, sender, done, staging } = datagramSender(fd);
+  const DATAGRAMS = 20;
+  for (let i = 0; i < DATAGRAMS; i++) {
+    queue.borrow(new Uint8Array(2000).fill(i));
+    // Each send brings back an ICMP port unreachable, which the next send reports.
+    assertEquals(sender.submit(queue, stats), 0, `datagram ${i}`);
+  }
+  assertEquals([queue.length, done.length, stats.bytes.copy], [0, DATAGRAMS, DATAGRAMS * 2000], "every datagram went");
+  assert(stats.syscalls > DATAGRAMS, `refused sends were met and sent again (${stats.syscalls} sends)`);
+  sys.close(fd);
+  staging.unmap();
 });

@@ -262,3 +262,24 @@ test("send_queue: the segment ring grows past 16 with the order kept, also when 
   assert(f.done.every((v, i) => v === views[i]), "every borrowed view reported done, in order");
   f.slab.unmap();
 });
+
+test("send_queue: an empty chunk is an empty segment of a datagram queue, holding no staging bytes; a stream queue adds nothing", () => {
+  const f = fixture(100, false);
+  const a = randomBytes(60, 1), b = randomBytes(50, 2);
+  assert(f.queue.stage(a) && f.queue.stage(new Uint8Array(0)), "both fit");
+  assertEquals([f.queue.length, f.queue.remaining(1), f.queue.queuedBytes], [2, 0, 60]);
+  f.queue.consumeSegment();
+  assert(f.queue.stage(b), "staging is empty again");
+  f.queue.consumeSegment(); // the empty datagram, queued before b
+  assertEquals([f.queue.length, f.queue.remaining(0), f.queue.queuedBytes], [1, 50, 50]);
+  // b holds [0, 50): 60 more bytes fit neither after it nor before it.
+  assert(!f.queue.stage(randomBytes(60, 3)), "60 bytes do not fit beside b's 50");
+  assert(f.queue.stage(randomBytes(40, 4)), "40 bytes fit after b");
+  assertEquals(Array.from(f.bytesOf(0)), Array.from(b), "b's staged bytes are intact");
+  f.slab.unmap();
+
+  const stream = fixture(100);
+  assert(stream.queue.stage(new Uint8Array(0)), "an empty chunk is taken");
+  assertEquals([stream.queue.length, stream.queue.queuedBytes], [0, 0]);
+  stream.slab.unmap();
+});

@@ -4,7 +4,7 @@
  */
 import { calibratedPolicy, MARGIN } from "../../bench/calibrated_policy.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";
-import { DEFAULT_STAGE_BELOW } from "../../streams/options.ts";
+import { OWNED_STAGE_BELOW } from "../../scheduler/lease_pool.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { cells, result } from "./made_up_cells.ts";
 
@@ -32,7 +32,7 @@ test("calibrated_policy: a zero-copy band starts at the interpolated crossover, 
   const second = Math.round(2 ** (15 + u * (Math.log2(60 * KiB) - 15)));
   assertEquals(bun.crossovers[1], { from: "io_uring", to: "msg_zerocopy", size: second });
   assertEquals(bun.bands[2], { from: Math.round(second / 1024) * 1024, use: ["msg_zerocopy", "io_uring", "copy"] });
-  assert(bun.bands.every((b) => b.from === 0 || b.from >= DEFAULT_STAGE_BELOW), "no zero-copy band below the staging size");
+  assert(bun.bands.every((b) => b.from === 0 || b.from >= OWNED_STAGE_BELOW), "no zero-copy band below the staging size");
   // The policy is one SizePolicy accepts, with Bun's bands as its own and TCP taking UDP's.
   const parsed = SizePolicy.parse(policy, "calibrated");
   assertEquals(parsed.bandFor("udp", 34 * KiB, "bun").use, ["io_uring", "msg_zerocopy", "copy"]);

@@ -8,8 +8,11 @@ import { execPath } from "node:process";
 import { fileURLToPath } from "node:url";
 import { EBADF, MSG_DONTWAIT, POLLERR, POLLIN, POLLOUT, SOCK_DGRAM, SOCK_NONBLOCK } from "../../ffi/constants.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
+import type { Sys } from "../../ffi/sys.ts";
+import { Waiter } from "../../ffi/waiter.ts";
+import { ZcioError } from "../../ffi/zcio_error.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { boundSocket, processWaiter, sleep, sys, waitFor } from "../helpers.ts";
+import { boundSocket, openFds, processWaiter, sleep, sys, waitFor } from "../helpers.ts";
 
 /** Two UDP sockets on 127.0.0.1 connected to each other. */
 const udpPair = (): { a: number; b: number; close(): void } => {
@@ -173,4 +176,23 @@ test("waiter: after a connection is closed nothing is left waiting, so an idle p
   const r = runChild("connection");
   assert(r.stdout.includes("received 100000"), `the child sent and received: ${r.stdout}`);
   assertEquals(r.status, 0, `the child exited by itself (null: killed after 20 s): ${r.stdout}`);
+});
+
+test("waiter: when the kernel refuses to watch its wake-up fd, the constructor throws and leaves no fd open", () => {
+  const before = openFds();
+  // The real kernel refuses: the "wake-up fd" handed over is the epoll set itself (EINVAL).
+  let epfd = -1;
+  const refusing: Sys = {
+    ...sys,
+    epollCreate: (flags: number) => (epfd = sys.epollCreate(flags)),
+    eventfd: () => epfd,
+  };
+  let thrown: unknown;
+  try {
+    new Waiter(refusing);
+  } catch (e) {
+    thrown = e;
+  }
+  assert(thrown instanceof ZcioError && thrown.code === "EINVAL", `epoll_ctl's EINVAL: ${thrown}`);
+  assertEquals(openFds(), before, "no fd left open");
 });

@@ -13,13 +13,13 @@ const failure = (f: () => unknown): ZcioError => {
   throw new Error("expected a throw");
 };
 
-test("options: defaults are auto, tcp, 256 KiB staging, 16 KiB stageBelow, 64 KiB reads, 64 MiB re-probe, 16 MiB owned, 64 MiB of leases, no transfer", () => {
+test("options: defaults are auto, tcp, 512 KiB staging, 64 KiB + 1 stageBelow, 64 KiB reads, 64 MiB re-probe, 16 MiB owned, 64 MiB of leases, no transfer", () => {
   assertEquals(connectionConfig(undefined, undefined, true), {
     backend: "auto",
     transport: "tcp",
     ownsFd: true,
-    stagingBytes: 256 * 1024,
-    stageBelow: 16 * 1024,
+    stagingBytes: 512 * 1024,
+    stageBelow: 64 * 1024 + 1,
     readSize: 64 * 1024,
     reprobeBytes: 64 * 1024 * 1024,
     maxOwnedBytes: 16 * 1024 * 1024,
@@ -63,7 +63,7 @@ test("options: every bad tuning value is INVALID_OPTION naming the option", () =
     [{ stagingBytes: NaN }, "tcp", "stagingBytes"],
     [{ stageBelow: -1 }, "tcp", "stageBelow"],
     [{ stageBelow: 1023 }, "tcp", "stageBelow"], // smaller views may move in Bun: always staged
-    [{ stageBelow: 300 * 1024 }, "tcp", "stageBelow"], // above the default staging size
+    [{ stageBelow: 600 * 1024 }, "tcp", "stageBelow"], // above the default staging size
     [{ stagingBytes: 8192, stageBelow: 8193 }, "tcp", "stageBelow"],
     [{ readSize: -1 }, "tcp", "readSize"],
     [{ readSize: 0 }, "tcp", "readSize"],

@@ -1,8 +1,8 @@
 /** zcConnect over real loopback sockets: option checking, refused connections, IPv6. */
-import { EAGAIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../../ffi/constants.ts";
+import { SOCK_NONBLOCK, SOCK_STREAM } from "../../ffi/constants.ts";
 import { zcConnect, ZcioError, zcListen } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
-import { boundSocket, hashOf, openFds, randomBytes, readAll, sys, warmUp } from "../helpers.ts";
+import { acceptPending, boundSocket, hashOf, openFds, randomBytes, readAll, sys, warmUp } from "../helpers.ts";
 
 /** A raw listening socket on 127.0.0.1: lets a test see whether any connection was attempted. */
 const rawListener = () => {
@@ -11,16 +11,7 @@ const rawListener = () => {
   return {
     port: l.port,
     /** How many connections are waiting to be accepted (each is accepted and closed). */
-    attempts: (): number => {
-      let n = 0;
-      for (;;) {
-        const fd = sys.accept4(l.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd === -EAGAIN) return n;
-        assert(fd >= 0, `accept4: ${fd}`);
-        sys.close(fd);
-        n++;
-      }
-    },
+    attempts: (): number => acceptPending(l.fd),
     close: () => sys.close(l.fd),
   };
 };
