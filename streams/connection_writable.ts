@@ -1,6 +1,7 @@
 /**
- * The WritableStream over a connection. Its sink does, per chunk, only what the hot path allows:
- * validate, record, and resolve or return the backpressure promise. The send fiber does the rest.
+ * The WritableStream over a connection. Per chunk it does only what the hot path allows: validate,
+ * hand the chunk to the connection (which stages it or sends it at once when nothing is queued), and
+ * resolve or return the backpressure promise. The send fiber takes over only what must wait.
  *
  * A rejected chunk does not error the stream: the writer returned by `getWriter()` checks each
  * chunk before it enters the stream's queue, so `write()` of a bad chunk rejects with INVALID_CHUNK
@@ -83,7 +84,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
         : undefined;
   }
 
-  /** A writer of this stream (a real `WritableStreamDefaultWriter`) that takes small chunks fast. */
+  /** A writer of this stream: a real `WritableStreamDefaultWriter` that starts sends in `write()`. */
   override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
     const writer = new ZcWriter(this, this.#connection, this.#isClosed, this.#tooLarge);
     this.#writer = writer;

@@ -20,8 +20,8 @@ export interface TuningOptions {
   readonly stagingBytes?: number;
   /**
    * The caller's chunks below this size (at least 1 KiB) are copied into staging, their write
-   * resolving at once, and gathered into one syscall; default 64 KiB + 1 (chunks up to 64 KiB), or
-   * an eighth of `stagingBytes` + 1 when that is less.
+   * resolving at once, and gathered into one syscall; default 64 KiB + 1 (chunks up to 64 KiB) for
+   * TCP and 16 KiB for UDP, or an eighth of `stagingBytes` + 1 when that is less.
    * Leases are staged below 16 KiB (or this, if smaller).
    */
   readonly stageBelow?: number;
@@ -246,6 +246,13 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  */
 export const DEFAULT_STAGE_BELOW = 64 * 1024 + 1;
 
+/**
+ * The same for UDP: each datagram is its own message whichever way it goes, and staging a large
+ * one only adds a copy (UDP blackhole, 60 KiB datagrams, Bun: copy ran at 0.88x the runtime's socket
+ * staged, 1.02x sent from the caller's buffer).
+ */
+export const DEFAULT_DATAGRAM_STAGE_BELOW = 16 * 1024;
+
 /** Checks the tuning options and fills in defaults. */
 export const connectionConfig = (
   options: TuningOptions | undefined,
@@ -263,7 +270,11 @@ export const connectionConfig = (
   const stagingBytes = size("stagingBytes", o.stagingBytes, 512 * 1024, 4096, 1 << 30);
   // At least 1 KiB: Bun may move a smaller typed array's bytes, so only staged copies of them are sent.
   // By default staging holds at least eight chunks it takes: smaller staging stages smaller chunks.
-  const defaultStageBelow = Math.max(1024, Math.min(DEFAULT_STAGE_BELOW, Math.floor(stagingBytes / 8) + 1));
+  // Datagrams gain nothing from staging large ones (sendmmsg gathers them anyway).
+  const defaultStageBelow = Math.max(
+    1024,
+    Math.min(t === "udp" ? DEFAULT_DATAGRAM_STAGE_BELOW : DEFAULT_STAGE_BELOW, Math.floor(stagingBytes / 8) + 1),
+  );
   const stageBelow = size("stageBelow", o.stageBelow, defaultStageBelow, 1024, stagingBytes);
   const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);

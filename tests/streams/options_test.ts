@@ -44,6 +44,8 @@ test("options: defaults are auto, tcp, 512 KiB staging, 64 KiB + 1 stageBelow, 6
     },
   );
   assertEquals(connectionConfig({ stagingBytes: 1 << 30, stageBelow: 1 << 30, readSize: 1 << 26 }, "tcp", true).stageBelow, 1 << 30);
+  assertEquals(connectionConfig({}, "udp", true).stageBelow, 16 * 1024, "UDP stages datagrams under 16 KiB");
+  assertEquals(connectionConfig({ stagingBytes: 32 * 1024 }, "tcp", true).stageBelow, 4097, "an eighth of a smaller staging");
   assertEquals(connectionConfig({ backend: "io_uring" }, "tcp", true).backend, "io_uring");
   assertEquals(connectionConfig({ backend: "msg_zerocopy" }, "tcp", true).backend, "msg_zerocopy");
 });
