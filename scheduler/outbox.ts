@@ -15,10 +15,11 @@
  *   chunk is the caller's again when its write resolves.
  * - A lease is handed over ({@link LeasePool.take}): the caller's view is detached, and zcio's view
  *   of the same memory is owned; a zero-copy backend sends it without copying. Its write resolves at
- *   once, unless owned bytes in the queue and in flight exceed `maxOwnedBytes`. A small lease is
- *   staged and its memory goes back to the pool at once.
- * - Only with the `transferBuffers` option is a larger chunk that spans its whole (non-shared)
- *   ArrayBuffer taken over like a lease: transferred, so the caller's views are detached.
+ *   once, unless owned bytes in the queue and in flight exceed `maxOwnedBytes`. A lease below
+ *   {@link OWNED_STAGE_BELOW} is staged and its memory goes back to the pool at once.
+ * - Only with the `transferBuffers` option is a chunk of {@link OWNED_STAGE_BELOW} or more that spans
+ *   its whole (non-shared) ArrayBuffer taken over like a lease (transferred, so the caller's views
+ *   are detached), and only where its route is zero-copy; otherwise it is staged or borrowed.
  * - With `auto`, the route {@link ChunkRoutes.route} gives a larger owned chunk decides how it goes
  *   (a lease routed to copy goes back to the pool once the kernel has taken it); borrowed chunks
  *   always go by copy.
@@ -29,7 +30,7 @@ import type { ChunkRoutes } from "../backends/auto_backend.ts";
 import { type Backend, SUBMITTED } from "../backends/backend.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
-import { bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
+import { arrayBufferByteLengthOf, bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { type LeasePool, leasesOut, moveOut, OWNED_STAGE_BELOW } from "./lease_pool.ts";
 
@@ -319,16 +320,12 @@ export const closedError = (): ZcioError =>
 const spansWholeBuffer = (chunk: Uint8Array): boolean => {
   let length: number;
   try {
-    length = arrayBufferLength.call(bufferOf(chunk));
+    length = arrayBufferByteLengthOf(bufferOf(chunk) as ArrayBuffer);
   } catch {
     return false; // a SharedArrayBuffer
   }
   return byteOffsetOf(chunk) === 0 && byteLengthOf(chunk) === length;
 };
-
-const arrayBufferLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength")!.get! as (
-  this: ArrayBufferLike,
-) => number;
 
 /**
  * Moves the chunk's buffer into zcio: the caller's views of it become detached, so nothing the
