@@ -17,7 +17,7 @@
  */
 export { zcConnect } from "./streams/zc_connect.ts";
 export { zcListen, ZcListener } from "./streams/zc_listen.ts";
-export { ZcFdWritableStream, zcWritable } from "./streams/zc_writable.ts";
+export { zcWritable } from "./streams/zc_writable.ts";
 export { ZcConnection } from "./streams/zc_connection.ts";
 export { ZcWritableStream } from "./streams/connection_writable.ts";
 export { probe } from "./backends/probe.ts";

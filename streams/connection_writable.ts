@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { Connection } from "../scheduler/connection.ts";
+import { SendStats } from "../backends/send_stats.ts";
+import type { Connection, ConnectionStats } from "../scheduler/connection.ts";
 import { closedError } from "../scheduler/outbox.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { byteLengthOf } from "../ffi/intrinsics.ts";
@@ -82,6 +83,24 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
           message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${byteLengthOf(chunk)}`,
         })
         : undefined;
+  }
+
+  /**
+   * Counters, as `ZcConnection.stats()` has them: bytes per backend, zero-copied vs copied,
+   * notifications, syscalls, waits, downgrades. All zeros until the stream has its connection (a
+   * `zcWritable(fd)` stream sets its socket up as it starts), or if that failed.
+   *
+   * @example
+   * ```ts
+   * const writable = zcWritable(fd);
+   * const writer = writable.getWriter();
+   * await writer.write(bytes);
+   * await writer.close();
+   * console.log(writable.stats().bytes);
+   * ```
+   */
+  stats(): ConnectionStats {
+    return this.#connection()?.stats() ?? { ...new SendStats().snapshot(), bytesReceived: 0 };
   }
 
   /** A writer of this stream: a real `WritableStreamDefaultWriter` that starts sends in `write()`. */

@@ -41,10 +41,10 @@ export interface TuningOptions {
    */
   readonly maxLeaseBytes?: number;
   /**
-   * Lets zcio take over (transfer, detaching) every written chunk of 16 KiB or more (`stageBelow`)
-   * that spans its whole, non-shared ArrayBuffer, so that it can go zero-copy like a lease: the
-   * caller's views of that buffer read as empty afterwards. Off by default: a written chunk is the
-   * caller's again once its write resolves.
+   * Lets zcio take over (transfer, detaching) a written chunk of 16 KiB or more that spans its
+   * whole, non-shared ArrayBuffer wherever it would go zero-copy, like a lease: the caller's views of
+   * that buffer read as empty afterwards. Off by default: a written chunk is the caller's again once
+   * its write resolves.
    */
   readonly transferBuffers?: boolean;
   /**
@@ -240,16 +240,15 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * The caller's chunks below this many bytes are staged (copied) unless `stageBelow` says otherwise:
- * up to 64 KiB, copying into staging and gathering costs less than a syscall per chunk (over
- * loopback TCP, one reused buffer and an await per write, Bun: 16 KiB staged ran at 1.8x sent one
- * syscall each, 64 KiB at 1.2x, 96 KiB and more no faster).
+ * up to 64 KiB, copying into staging and gathering into one syscall costs less than a syscall per
+ * chunk; from about 96 KiB on it gains nothing.
  */
 export const DEFAULT_STAGE_BELOW = 64 * 1024 + 1;
 
 /**
  * The same for UDP: each datagram is its own message whichever way it goes, and staging a large
- * one only adds a copy (UDP blackhole, 60 KiB datagrams, Bun: copy ran at 0.88x the runtime's socket
- * staged, 1.02x sent from the caller's buffer).
+ * one only adds a copy (the UDP blackhole of the calibration ran slower with 32 and 60 KiB
+ * datagrams staged).
  */
 export const DEFAULT_DATAGRAM_STAGE_BELOW = 16 * 1024;
 
@@ -280,8 +279,7 @@ export const connectionConfig = (
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
   const maxLeaseBytes = size("maxLeaseBytes", o.maxLeaseBytes, 64 * 1024 * 1024, 1, 1 << 30);
-  const transferBuffers = o.transferBuffers ?? false;
-  if (typeof transferBuffers !== "boolean") throw invalid(`transferBuffers must be true or false; got ${String(transferBuffers)}`);
+  const transferBuffers = flag("transferBuffers", o.transferBuffers, false);
   // Only auto reads ZCIO_POLICY; a policy given as an option is checked whatever the backend.
   const policy = backend === "auto" || o.policy !== undefined ? SizePolicy.resolve(o.policy) : SizePolicy.builtIn;
   return {
