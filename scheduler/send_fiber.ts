@@ -9,7 +9,7 @@
  */
 import * as Effect from "effect/Effect";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
-import { POLLERR, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
+import { ECONNREFUSED, POLLERR, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
@@ -49,7 +49,11 @@ export const sendFiber = (
         if (reaped === 0) {
           // POLLERR with no notification: the socket itself failed.
           sys.getsockopt(watch.fd, SOL_SOCKET, SO_ERROR, new Uint8Array(socketError.buffer));
-          if (socketError[0] !== 0) return yield* Effect.fail(errnoError("send", -socketError[0], backend.name));
+          // ECONNREFUSED is a datagram socket's ICMP port unreachable for an earlier datagram: it
+          // ends nothing (a stream socket reports refusals only while connecting).
+          if (socketError[0] !== 0 && socketError[0] !== ECONNREFUSED) {
+            return yield* Effect.fail(errnoError("send", -socketError[0], backend.name));
+          }
         }
       }
       outbox.admitWaiting();
