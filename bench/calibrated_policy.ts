@@ -6,8 +6,10 @@
  *   (median against median); a band lists such backends best first, then copy. Chunks below
  *   {@link OWNED_STAGE_BELOW} (where owned chunks start to leave unstaged) are staged and go by copy whatever the
  *   policy says, so those sizes are copy.
- * - A crossover is where the two winners' throughput ratio crosses 1, interpolated on a log scale
- *   between the two measured sizes around it; the band starts there, rounded to 1 KiB.
+ * - Where the winner changes between two measured sizes, the new band starts where the two winners'
+ *   throughput ratio crosses 1, interpolated on a log scale between them and rounded to 1 KiB (never
+ *   below {@link OWNED_STAGE_BELOW}). That start is the crossover: the chart and the summary show
+ *   the policy's own band starts ({@link policyBands}).
  * - Each runtime measured gets bands of its own (Bun, Deno and Node pay differently per chunk);
  *   the shared bands, for a runtime not measured, weigh every measured runtime equally (geometric
  *   mean of each backend's throughput relative to copy).
@@ -19,7 +21,7 @@
  *
  * @module
  */
-import { type PolicyBackend, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
+import { type PolicyBackend, type PolicyBand, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
 import { OWNED_STAGE_BELOW } from "../scheduler/lease_pool.ts";
 import type { Cell } from "./calibration_runs.ts";
 import type { RuntimeResult } from "./runtime_calibration.ts";
@@ -30,11 +32,11 @@ export const MARGIN = 0.05;
 
 const CHOICES: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
 
-/** Where the best single backend changes between two measured sizes. */
+/** Where a policy's first choice changes from one band to the next. */
 export interface Crossover {
   readonly from: PolicyBackend;
   readonly to: PolicyBackend;
-  /** The interpolated size in bytes where `to` overtakes `from`. */
+  /** The size in bytes from which `to` is used: the band's start. */
   readonly size: number;
 }
 
@@ -87,8 +89,7 @@ export const calibratedPolicy = (results: readonly RuntimeResult[], mode: string
 
 const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string): SinkCalibration => {
   const sizes = [...new Set(runs.flatMap((cells) => cells.map((c) => c.size)))].sort((a, b) => a - b);
-  const mbps = (cells: Cell[], sender: string, size: number) =>
-    cells.find((c) => c.sender === sender && c.size === size)?.mbps ?? NaN;
+  const mbps = (cells: Cell[], sender: string, size: number) => cells.find((c) => c.sender === sender && c.size === size)?.mbps ?? NaN;
   /** Geometric mean over the runtimes of a's throughput over b's at `size`. */
   const ratio = (a: PolicyBackend, b: PolicyBackend, size: number): number => {
     const logs = runs.map((cells) => Math.log(mbps(cells, a, size) / mbps(cells, b, size))).filter(Number.isFinite);
@@ -101,7 +102,6 @@ const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string)
     return { size, use: [...better, "copy"] as PolicyBackend[] };
   });
   const bands: { from: number; use: PolicyBackend[] }[] = [];
-  const crossovers: Crossover[] = [];
   winners.forEach((w, i) => {
     if (i === 0) return void bands.push({ from: 0, use: w.use });
     const last = bands[bands.length - 1];
@@ -111,9 +111,24 @@ const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string)
     // Where log(ratio) crosses 0 between log2(s1) and log2(s2); at s2 if it never does in between.
     const t = r1 < 1 && r2 > 1 ? Math.log(r1) / (Math.log(r1) - Math.log(r2)) : 1;
     const size = Math.round(2 ** (Math.log2(s1) + t * (Math.log2(s2) - Math.log2(s1))));
-    crossovers.push({ from: last.use[0], to: w.use[0], size });
     const from = Math.max(last.from + 1024, OWNED_STAGE_BELOW, Math.round(size / 1024) * 1024);
     bands.push({ from, use: w.use });
   });
-  return { sink, runtime, winners, bands, crossovers };
+  return { sink, runtime, winners, bands, crossovers: bandChanges(bands) };
 };
+
+/** Where the first choice changes in `bands`. */
+const bandChanges = (bands: readonly PolicyBand[]): Crossover[] => bands.slice(1).map((b, i) => ({ from: bands[i].use[0], to: b.use[0], size: b.from }));
+
+/**
+ * The bands `policy` puts in force for `transport` in `runtime` (its own, or the shared ones for a
+ * runtime it has none for), read back from the policy as `zcConnect` reads it.
+ */
+export const policyBands = (policy: SizePolicyJson, transport: "tcp" | "udp", runtime: string): readonly PolicyBand[] => {
+  const own = (["bun", "deno", "node"] as const).find((r) => r === runtime);
+  return SizePolicy.parse(policy, "the calibrated policy").bands(transport, own);
+};
+
+/** The crossovers of {@link policyBands}: where its first choice changes. */
+export const policyCrossovers = (policy: SizePolicyJson, transport: "tcp" | "udp", runtime: string): Crossover[] =>
+  bandChanges(policyBands(policy, transport, runtime));

@@ -2,30 +2,23 @@
  * The timed runs of the calibration for one sink in this process: at each chunk size, the
  * runtime's own socket and every zcio backend (copy, msg_zerocopy, io_uring, auto) send the same
  * workload. The runtime's runs come first, then the rounds of zcio's backends, one run of each per
- * round. The orders of the rounds are balanced (`balanced_orders.ts`): over each cycle of 6 rounds,
- * each backend runs right after each other one exactly twice, counting the runs that end one round
- * and start the next, and half of its runs at even places, so neither what a run leaves behind for
- * the next nor runs taking turns favors any of them. A cell reports its median run (and its fastest).
+ * round, so that whatever drifts over a size's runs drifts for every backend alike. The rounds
+ * cycle through {@link ORDERS}, in which each backend runs once at every place of a round and
+ * right after each other backend once, so neither what a run leaves behind for the next nor runs
+ * taking turns favors any of them. A cell reports its median run (and its fastest).
  *
- * The runtime's socket runs apart because what its runs leave behind lasts for several runs, which
- * balancing the run right before cannot even out. Under Deno over loopback TCP at 512 B, with the
- * runtime as a fifth sender in the rounds (200 rounds), copy ran at 1938 MB/s right after the
- * runtime's run, 1773 one run later and 1630 two runs later; `auto`, which the orders put further
- * from the runtime's run on average, came out at 0.969x copy (interval 0.95-1.00), while in A/B
- * runs of the two alone it ran at 1.000 and 0.999x. (The rounds there ran at about 1250 MB/s
- * without the runtime's runs.)
+ * The runtime's socket runs apart because what its runs leave behind lasts for several runs,
+ * which no order of the rounds could even out; it is not in the acceptance check, so it takes
+ * fewer runs ({@link SinkPlan.runtimeRuns}).
  *
- * After every size has run, rounds are added where this run's noise left the acceptance check in
- * doubt (`acceptance.ts`: its interval holds the bar), one cycle at a time, each to the size
- * {@link mostDoubtful} picks then (a miss before a pass), up to {@link SinkPlan.followUpRounds}.
- * They pool with the size's other rounds. The runtime's socket, which the check leaves out, takes
- * fewer runs ({@link SinkPlan.runtimeRuns}) to pay for them.
+ * After every size has run, a size whose acceptance check fails (`acceptance.ts`) is measured
+ * again ({@link SinkPlan.retestRounds} more rounds, pooled with its others), so that a failure the
+ * calibration reports is not one unlucky stretch of runs.
  *
- * On the 2-vCPU VM this was built on, runs are noisy: a process needs about a gigabyte of sends
- * before its paths are warm, and loopback TCP varies by 10–20% from run to run whatever the sender
- * (a loop of blocking `send` calls through FFI as much). So every sink starts with untimed warm-up
- * runs of every sender, every size with one more untimed run of the runtime and round of zcio's
- * backends, and the cells are medians of many rounds.
+ * Runs on a small VM are noisy: a process needs many sends before its paths are warm, and
+ * loopback TCP varies from run to run whatever the sender. So every sink starts with untimed
+ * warm-up runs of every sender, every size with one more untimed run of the runtime and round of
+ * zcio's backends, and the cells are medians of many rounds.
  *
  * The workload is the same for every sender: a run writes fresh whole buffers, each its own
  * ArrayBuffer, prepared (allocated and filled) before the timed region and never written twice,
@@ -36,25 +29,19 @@
  * task iteration.
  *
  * Before its buffers are prepared, every run collects the garbage of the runs before it
- * (`settle_heap.ts`: a full collection in Bun, a minor one in V8 runtimes). Otherwise a run pays,
- * at random, for collecting the buffers of the runs before it: zero-copy runs over the UDP
- * blackhole spread from a third to all of their speed, and under Deno every other loopback TCP run
- * of 32 MiB in 64 KiB chunks took 2-3 times as long as the others, each of them stalled for 3-8 ms
- * in one wait. It does not take out the full collections V8 starts once freed buffers reach 64 MB:
- * under Deno, runs of 32 MiB in 64 KiB chunks still alternate between 1.4-2.1 and 3.0-3.7 GB/s
- * (`calibration_plan.ts`).
+ * (`settle_heap.ts`), so that no run pays at random for the buffers of earlier ones.
  *
  * @module
  */
 import { Bench } from "tinybench";
 import type { BackendChoice, ConnectionStats } from "../mod.ts";
-import { mostDoubtful } from "./acceptance.ts";
-import { balancedOrders } from "./balanced_orders.ts";
+import { failedSizes } from "./acceptance.ts";
 import { median } from "./median.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
 import { sendUdpWithRuntimeSocket } from "./runtime_udp_sender.ts";
 import { settleAfterPreparing, settleHeap } from "./settle_heap.ts";
 import { label } from "./size_label.ts";
+import { williamsOrders } from "./williams_orders.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
 
 /** zcio's backends, as the table lists them. */
@@ -92,27 +79,25 @@ export interface Cell {
 }
 
 export interface SinkPlan {
-  /** Timed rounds of zcio's backends per size (after one untimed warm-up round), whole cycles of orders. */
+  /** Timed rounds of zcio's backends per size (after one untimed warm-up round), whole cycles of {@link ORDERS}. */
   readonly rounds: number;
-  /**
-   * Timed runs of the runtime's own socket per size (after one untimed run). It is not in the
-   * acceptance check, so it takes fewer runs than the rounds, and the time goes to
-   * {@link followUpRounds}.
-   */
+  /** Timed runs of the runtime's own socket per size (after one untimed run). */
   readonly runtimeRuns: number;
   /** Untimed runs of every sender before the first size, at {@link WARMUP_SIZE}: paths get warm. */
   readonly warmupRuns: number;
   /** Bytes one run sends at `size`. */
   readonly bytesPerRun: (size: number) => number;
-  /**
-   * Timed rounds to add after every size has run, whole cycles of orders at a time, each to the
-   * size `mostDoubtful` (`acceptance.ts`) picks then; none once no check is in doubt.
-   */
-  readonly followUpRounds: number;
+  /** Timed rounds added to a size whose acceptance check failed, whole cycles of {@link ORDERS}. */
+  readonly retestRounds: number;
+  /** At most this many sizes of the sink are measured again, those nearest the bar first. */
+  readonly retestSizes: number;
 }
 
-/** The order of zcio's backends in each round; rounds cycle through them. */
-const ORDERS: readonly (readonly Sender[])[] = balancedOrders(BACKENDS.length).map((o) => o.map((i) => BACKENDS[i]));
+/**
+ * The orders of zcio's backends in the rounds, cycled through (`williams_orders.ts`): each backend
+ * takes every place of a round once and, within the rounds, runs right after each other backend once.
+ */
+const ORDERS: readonly (readonly Sender[])[] = williamsOrders(BACKENDS.length).map((o) => o.map((i) => BACKENDS[i]));
 
 /** The size and bytes of a warm-up run. */
 const WARMUP_SIZE = 16 * 1024, WARMUP_BYTES = 32 << 20;
@@ -127,11 +112,9 @@ export const runSink = async (
   plan: SinkPlan,
   onProgress: Progress,
 ): Promise<Cell[]> => {
-  // At most: the warm-up; per size, the runtime's runs and the rounds, each after an untimed one;
-  // and the follow-up blocks, each led in by one run.
-  const followUpBlocks = Math.ceil(plan.followUpRounds / ORDERS.length);
-  const total = plan.warmupRuns * SENDERS.length + sizes.length * (plan.runtimeRuns + 1 + (plan.rounds + 1) * BACKENDS.length) +
-    followUpBlocks * (ORDERS.length * BACKENDS.length + 1);
+  // The warm-up, then per size the runtime's runs and the rounds, each after an untimed one (the
+  // sizes measured again add to this).
+  let total = plan.warmupRuns * SENDERS.length + sizes.length * (plan.runtimeRuns + 1 + (plan.rounds + 1) * BACKENDS.length);
   let done = 0;
   for (let i = 0; i < plan.warmupRuns; i++) {
     for (const sender of SENDERS) {
@@ -185,15 +168,14 @@ export const runSink = async (
     await runOrders(size, [ORDERS[ORDERS.length - 1]], false, () => "round warm-up");
     await runOrders(size, cycles(plan.rounds), true, (k) => `round ${k + 1}/${plan.rounds}`);
   }
-  // Rounds where this run's noise left the acceptance check in doubt, one cycle at a time to the
-  // size mostDoubtful picks then, led in by the cycle's last run (as the warm-up round above).
-  for (let extra = 0; extra < plan.followUpRounds; extra += ORDERS.length) {
-    const size = mostDoubtful(cells(runs));
-    if (size === undefined) break;
+  // Sizes whose check failed, measured again, each led in by the cycle's last run as above.
+  const retests = failedSizes(cells(runs)).slice(0, plan.retestSizes);
+  total += retests.length * (plan.retestRounds * BACKENDS.length + 1);
+  for (const size of retests) {
     const last = ORDERS[ORDERS.length - 1];
-    await runOrders(size, [last.slice(-1)], false, () => "lead-in of rounds for the acceptance check");
+    await runOrders(size, [last.slice(-1)], false, () => "lead-in of the rounds measured again");
     const rounds = runs.get(size)!.get("auto")!.samples.length;
-    await runOrders(size, cycles(ORDERS.length), true, (k) => `round ${rounds + k + 1}, the acceptance check in doubt`);
+    await runOrders(size, cycles(plan.retestRounds), true, (k) => `round ${rounds + k + 1}, measured again: auto missed the bar`);
   }
   return cells(runs);
 };

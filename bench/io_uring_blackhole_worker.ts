@@ -69,8 +69,8 @@ const SETUPS: Record<UringMode, ModeSetup> = {
   // each from the caller's buffer; one buffer reused.
   "copy": { options: { backend: "copy" }, prepare: reused },
   // Every chunk staged (copied into zcio's staging memory at write()), then sent by SEND from there:
-  // the copy path through the ring, many requests per chain. stageBelow 65536 needs 1 MiB staging (4 MiB,
-  // for 64 datagrams of 64 KiB per chain, measured slower: staging no longer stays in cache).
+  // the copy path through the ring, many requests per chain. stageBelow 65536 needs 1 MiB staging,
+  // small enough to stay in cache.
   "io_uring SEND": { options: { backend: "io_uring", stagingBytes: MiB, stageBelow: 65536 }, prepare: reused },
   // Default tuning with views of part of a buffer (never owned): below 16 KiB staged as above; from
   // 16 KiB borrowed, sent by SEND from the caller's memory, and each write resolves only once its

@@ -3,14 +3,17 @@
  * side with the runtime's own socket, at chunk sizes from 512 B to 1 MiB, on two sinks (loopback
  * TCP into a sink process; a UDP blackhole in a private network namespace), under Bun and Deno:
  * this process runs its own runtime's half and then runs the other runtime's half as a child
- * (`--half`), one after the other so they never share the CPU. It prints a markdown table, the
- * acceptance checks (auto against the best single backend), and writes the table, an SVG chart and
- * the calibrated policy under bench/out/. Progress goes to stderr.
+ * (`--half`), one after the other so they never share the CPU. It prints a markdown table and the
+ * acceptance checks (auto against the best single backend), writes the table, an SVG chart and
+ * the calibrated policy under bench/out/, and ends with a summary whose last line is the verdict
+ * (PASSED or FAILED). Progress goes to stderr. The exit status is 1 when a check fails.
  *
- * - `--quick` (README's main job): a subset of sizes; 85-95 s on 2 cores.
+ * - `--quick` (README's main job): a subset of sizes; about a minute on 2 cores.
  * - `--full`: every power of two, more rounds and longer runs: the real calibration. How many
  *   rounds and bytes each mode measures is in `calibration_plan.ts`.
  * - `--runtimes=bun,deno` picks the halves (default: this runtime, Bun and Deno).
+ * - `--calibrate-only`: the run is for the policy alone; a failed check is still reported, but
+ *   the exit status is 0.
  * - `--zerocopy-sinks` adds `zerocopy_sinks.ts` (copy vs msg_zerocopy with leases, CPU per GB), and
  *   `--io-uring-sinks` adds `io_uring_sinks.ts` (the io_uring variants on the blackhole), for this
  *   runtime, after the calibration.
@@ -24,12 +27,14 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { acceptanceChecks, formatChecks } from "./acceptance.ts";
+import { accepted, acceptanceChecks, formatChecks, verdict } from "./acceptance.ts";
 import { calibratedPolicy } from "./calibrated_policy.ts";
 import type { Mode } from "./calibration_plan.ts";
+import { calibrationSummary } from "./calibration_summary.ts";
 import { resultsTable } from "./results_table.ts";
 import { runReportingChild } from "./reporting_child.ts";
 import { ioUringSinks } from "./io_uring_sinks.ts";
+import { referenceBench } from "./reference.ts";
 import { calibrateRuntime, type RuntimeResult, thisRuntime } from "./runtime_calibration.ts";
 import { throughputChart } from "./throughput_chart.ts";
 import { zerocopySinks } from "./zerocopy_sinks.ts";
@@ -48,6 +53,12 @@ if (args.includes("--half")) {
   // A child of the main job: this runtime's half, as JSON on stdout.
   const result = await calibrateRuntime(mode, (line) => console.error(`[half] ${line}`));
   console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+if (args.includes("--reference")) {
+  // Instead of the calibration: zcio against the runtime's socket and C senders (reference.ts).
+  console.log(`\n${await referenceBench(args, progress)}\n`);
   process.exit(0);
 }
 
@@ -76,28 +87,19 @@ const files = {
   results: join(outDir, "results.json"),
 };
 const title = `zcio calibration (--${mode}): ${results.map((r) => `${r.runtime} ${r.version}`).join(", ")}`;
-writeFileSync(files.table, `# ${title}\n\n${table}\n\n## Acceptance\n\n\`\`\`\n${formatChecks(checks)}\n\`\`\`\n`);
-writeFileSync(files.chart, throughputChart(results, title, calibrated.sinks));
+writeFileSync(files.table, `# ${title}\n\n${table}\n\n## Acceptance\n\n\`\`\`\n${formatChecks(checks)}\n${verdict(checks)}\n\`\`\`\n`);
+writeFileSync(files.chart, throughputChart(results, title, calibrated.policy));
 writeFileSync(files.policy, `${JSON.stringify(calibrated.policy, null, 2)}\n`);
 writeFileSync(files.results, `${JSON.stringify({ mode, results, calibrated, checks }, null, 2)}\n`);
 
-console.log(`\n## ${title}\n\n${table}\n`);
-console.log(`Crossovers: ${
-  calibrated.sinks.flatMap((s) =>
-    s.crossovers.map((c) => `${s.sink} (${s.runtime}) ${c.from}→${c.to} at ${(c.size / 1024).toFixed(1)} KiB`)
-  )
-    .join("; ") || "none (one backend wins at every size)"
-}`);
-console.log(`\n${formatChecks(checks)}\n`);
+console.log(`\n## ${title}\n\n${table}\n\n${formatChecks(checks)}\n`);
+if (args.includes("--zerocopy-sinks")) console.log(`${await zerocopySinks(mode === "quick", progress)}\n`);
+if (args.includes("--io-uring-sinks")) console.log(`${await ioUringSinks(mode === "quick", progress)}\n`);
 const show = (path: string) => relative(process.cwd(), path) || path;
-console.log(
-  `Wrote ${show(files.table)} (the table), ${show(files.chart)} (the chart), ${show(files.policy)} ` +
-    `(the calibrated policy: zcConnect({ policy: "${show(files.policy)}" }) or ZCIO_POLICY=${show(files.policy)}) ` +
-    `and ${show(files.results)} (every run).`,
-);
-if (args.includes("--zerocopy-sinks")) console.log(`\n${await zerocopySinks(mode === "quick", progress)}\n`);
-if (args.includes("--io-uring-sinks")) console.log(`\n${await ioUringSinks(mode === "quick", progress)}\n`);
-process.exit(0);
+const shown = { table: show(files.table), chart: show(files.chart), policy: show(files.policy), results: show(files.results) };
+const seconds = (performance.now() - started) / 1000;
+console.log(calibrationSummary({ results, policy: calibrated.policy, checks, files: shown, seconds }));
+process.exit(accepted(checks) || args.includes("--calibrate-only") ? 0 : 1);
 
 /** Runs `runtime`'s half in a child process; a runtime that is missing or fails is skipped with why. */
 async function otherRuntime(runtime: string): Promise<RuntimeResult> {

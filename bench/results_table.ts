@@ -33,7 +33,7 @@ export const resultsTable = (results: readonly RuntimeResult[], mode: Mode): str
     `MB/s (10^6 bytes/s), median of ${perSink(plan.tcp.rounds, plan.udp.rounds)} runs per cell of zcio's backends and ` +
     `${perSink(plan.tcp.runtimeRuns, plan.udp.runtimeRuns)} of the runtime's socket, ` +
     "after warm-up runs: the runtime's socket first, then zcio's backends in interleaved rounds, with more rounds " +
-    "where the acceptance check was in doubt (the checks give each count; every run is in bench/out/results.json). " +
+    "at a size whose acceptance check failed (the checks give each count; every run is in bench/out/results.json). " +
     "In brackets, the ratio to the best single backend of the row (in bold). The acceptance check compares every run " +
     "of auto with every run of each backend instead, so its ratio can differ from the table's.",
     "",

@@ -4,18 +4,13 @@
  * then and are freed, their memory goes to the new ones, and the run starts with an empty young
  * generation that its own allocations do not fill.
  *
- * - Bun: a full collection (`Bun.gc(true)`). Over the UDP blackhole at 60 KiB, zero-copy runs of
- *   64 MiB spread from 5 to 18 GB/s without it, and ran at 12-16 GB/s with it.
+ * - Bun: a full collection (`Bun.gc(true)`): without it, zero-copy runs over the UDP blackhole
+ *   paid at random for collecting earlier runs' buffers and spread widely.
  * - V8 (Deno, Node): a minor collection, brought on by filling the young generation with garbage
- *   (V8 has no call for one without `--expose-gc`); about 1.5 ms with a 16 MiB semi-space. Without
- *   it, under Deno, one loopback TCP run of 4 MiB in 512 B chunks in five paid for the collection
- *   at its connect, 5-9 ms on a 4 ms run. An earlier 10 ms pause before every run (waiting for
- *   V8's concurrent collector) let the CPU go idle: Deno's half of `--quick` then ran 10-25%
- *   slower (loopback TCP 512 B 1070 against 1357 MB/s, 1 MiB 3963 against 4797; UDP 60 KiB
- *   msg_zerocopy 11776 against 13369), and {@link settleAfterPreparing} now pauses only after
- *   large runs' buffers. Full collections forced with `gc()` made every run after them 2-3x slower
- *   (Deno, `--quick`, loopback TCP 512 B: 253 against 851 MB/s), before or after the buffers were
- *   prepared.
+ *   (V8 has no call for one without `--expose-gc`); about a millisecond. Without it, a short run
+ *   now and then paid for the collection at its connect. It does not wait: an idle CPU before a
+ *   run slows the run (so {@link settleAfterPreparing} pauses only after large runs' buffers), and
+ *   a forced full collection (`gc()`) slows every run after it.
  *
  * @example
  * ```ts
@@ -47,13 +42,10 @@ const V8_PAUSE_MS = 10;
 /**
  * Call after preparing `bytes` of fresh buffers for a run (after {@link settleHeap}). If they
  * passed V8's external-memory limit (64 MiB runs and longer), V8 has just started a full
- * collection, which otherwise finishes inside the run and takes 10-25 ms there; a pause of
- * {@link V8_PAUSE_MS} lets it finish first. (The caller says how much it prepared: the growth of
- * `process.memoryUsage().external` read 0 or less for 64 MiB in one preparation of three, when that
- * collection had already freed older buffers.) Without the pause, Deno's UDP runs of 64 MiB at
- * 16 KiB fell into a half-speed and a full-speed group, and in one `--full` run `auto` missed 0.95x
- * there (0.92x); with it, every UDP check of the next `--full` run passed. Smaller runs do not
- * pause: an idle CPU before a run slowed short runs by 10-25%.
+ * collection, which otherwise finishes inside the run and splits its runs into a slow and a fast
+ * group; a pause of {@link V8_PAUSE_MS} lets it finish first. The caller says how much it prepared:
+ * the growth of `process.memoryUsage().external` can read 0 when that collection has already freed
+ * older buffers. Smaller runs do not pause, since an idle CPU before a run slows short runs.
  */
 export const settleAfterPreparing = (bytes: number): Promise<void> =>
   bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
@@ -61,6 +53,7 @@ export const settleAfterPreparing = (bytes: number): Promise<void> =>
     : new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
 
 /** Where {@link emptyYoungGeneration}'s garbage goes, so that allocating it is not optimized away. */
+// deno-lint-ignore no-unused-vars -- written only, which is its purpose
 let garbage: unknown;
 
 /** Elements of one garbage array: 8 KiB, well below V8's large-object size. */

@@ -6,12 +6,9 @@
  *
  * It costs the sender as little as a receiver can, so that the loopback cells measure senders: the
  * bytes are dropped in the kernel without being copied out (`recv` with MSG_TRUNC), and a read wakes
- * only once {@link WAKE_AT_BYTES} have arrived (SO_RCVLOWAT). Measured with a loop of blocking
- * 64 KiB `send` calls into it (8 MiB at a time over one connection, Bun): most stretches ran at
- * 10-13 GB/s, against 1.3-1.9 GB/s for most of them when it woke for every segment, the reader then
- * holding the socket while the sender's segments queued behind it. An earlier sink read every byte
- * into JavaScript, and every sender of 64 KiB chunks, zcio's or the runtime's, ran at 1.1-1.7 GB/s
- * into it.
+ * only once {@link WAKE_AT_BYTES} have arrived (SO_RCVLOWAT). A receiver that woke for every
+ * segment would hold the socket while the sender's segments queued behind it, and one that read
+ * every byte into JavaScript would be slower than any sender it measures.
  *
  * It blocks in `accept` and `recv` (through FFI, so all of them are system calls): there is nothing
  * else for it to do.

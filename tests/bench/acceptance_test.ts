@@ -1,8 +1,8 @@
 /**
- * The calibration's acceptance check and how it picks the size to measure again, on made-up cells:
- * nothing here sends or times anything.
+ * The calibration's acceptance check, its verdict and the sizes it measures again, on made-up
+ * cells: nothing here sends or times anything.
  */
-import { acceptanceChecks, checkSize, doubt, mostDoubtful } from "../../bench/acceptance.ts";
+import { acceptanceChecks, checkSize, failedSizes, verdict } from "../../bench/acceptance.ts";
 import { pairwiseRatio } from "../../bench/pairwise_ratio.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { cells, result } from "./made_up_cells.ts";
@@ -25,11 +25,10 @@ test("acceptance: auto passes at 0.95x the best single backend, the one it compa
   assertEquals(large.best, "io_uring");
   assertEquals(large.ratio, 1400 / 1500, "the median of auto's runs over io_uring's (0.966x over msg_zerocopy's)");
   assert(!large.pass, "0.93x fails");
-  assert(large.interval[0] <= large.ratio && large.ratio <= large.interval[1], `the interval ${large.interval} holds the ratio`);
 });
 
 test("acceptance: a cell whose runs fall into two groups passes when auto's runs are copy's, wherever the medians land", () => {
-  // Loopback TCP at 128 KiB in one --full run: 30 of copy's 66 runs slow, 35 of auto's, the medians 0.80x apart.
+  // 30 of copy's 66 runs slow, 35 of auto's: the medians fall in different groups.
   const runs = (slow: number) => Array.from({ length: 66 }, (_, i) => (i < slow ? 2900 : 4600) + ((i * 37) % 11) * 20);
   const split = cells({ [128 * KiB]: { copy: runs(30), msg_zerocopy: 2000, io_uring: 2000, auto: runs(35) } });
   const check = checkSize(split, 128 * KiB);
@@ -45,35 +44,31 @@ test("acceptance: auto's runs are compared with the backend's of the same cycle"
   const auto = copy.map((v) => v * 0.97);
   const drifted = cells({ [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto } }, 6);
   const check = checkSize(drifted, 4 * KiB);
-  assertEquals(check.interval, pairwiseRatio(auto, copy, 6).interval);
-  assert(check.interval[0] >= 0.95, `within cycles, 0.97x is clear of the bar: [${check.interval}]`);
-  assert(pairwiseRatio(auto, copy).interval[0] < 0.95, "across them it would be in doubt");
+  assertEquals(check.ratio, pairwiseRatio(auto, copy, 6).ratio);
+  assert(check.pass, `within cycles, auto = ${check.ratio}x copy`);
 });
 
-test("acceptance: rounds are added to a miss in doubt first, then to the pass most in doubt, and to none once every interval clears the bar", () => {
-  const copy = [1000, 1000, 1000, 1000, 1000];
+test("acceptance: the sizes whose check fails are measured again, nearest the bar first", () => {
+  const copy = [1000, 1000, 1000];
   const runs = cells({
-    // A clear miss: no spread, so the interval is the ratio itself.
-    [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [900, 900, 900, 900, 900] },
-    // A pass at 0.951x whose interval reaches below the bar: nearly all doubt.
-    [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [891, 921, 951, 981, 1011] },
-    // A miss at 0.93x whose interval reaches above the bar: less in doubt than that pass.
-    [64 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [870, 900, 930, 960, 990] },
-    // A pass at 0.96x, in doubt, but less than the one at 0.951x.
-    [256 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [900, 930, 960, 990, 1020] },
+    [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [800, 800, 800] },
+    [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [960, 960, 960] },
+    [64 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [940, 940, 940] },
   });
-  const [clearMiss, doubtfulPass, doubtfulMiss, lessDoubtfulPass] = [4, 16, 64, 256].map((k) => checkSize(runs, k * KiB));
-  assertEquals(doubt(clearMiss), Infinity, "0.90x with no spread is decided");
-  assert(doubtfulPass.pass && doubt(doubtfulPass) < 0.1, `0.951x, interval ${doubtfulPass.interval}: deep in doubt`);
-  assert(
-    !doubtfulMiss.pass && doubt(doubtfulMiss) > doubt(doubtfulPass) && doubt(doubtfulMiss) < 1,
-    `0.93x, interval ${doubtfulMiss.interval}: in doubt (${doubt(doubtfulMiss)}), less than 0.951x`,
-  );
-  assert(lessDoubtfulPass.pass && doubt(lessDoubtfulPass) > doubt(doubtfulPass) && doubt(lessDoubtfulPass) < 1, "0.96x: in doubt, less");
-  assertEquals(mostDoubtful(runs), 64 * KiB, "the miss goes first");
-  const passes = runs.filter((c) => c.size !== 64 * KiB);
-  assertEquals(mostDoubtful(passes), 16 * KiB, "then the pass most in doubt");
-  assertEquals(mostDoubtful(passes.filter((c) => c.size !== 16 * KiB)), 256 * KiB, "and a pass in doubt is measured again too");
-  assertEquals(mostDoubtful(runs.filter((c) => c.size === 4 * KiB)), undefined, "nothing when every check is decided");
-  assertEquals(checkSize(runs, 16 * KiB).runs, 5, "a check counts auto's runs");
+  assertEquals(failedSizes(runs), [64 * KiB, 4 * KiB], "0.94x before 0.80x; 0.96x passes");
+  assertEquals(failedSizes(runs.filter((c) => c.size === 16 * KiB)), [], "none when every check passes");
+});
+
+test("acceptance: the verdict starts with PASSED only when every check passed, and names each failure", () => {
+  const copy = [1000, 1000, 1000];
+  const pass = cells({ [4 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: copy } });
+  const fail = cells({ [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [930, 930, 930] } });
+  assert(verdict(acceptanceChecks([result("bun", pass)])).startsWith("PASSED: all 1 acceptance checks"));
+  const failed = verdict(acceptanceChecks([result("bun", pass), result("deno", fail)]));
+  assert(failed.startsWith("FAILED: 1 of 2 acceptance checks"), failed);
+  assert(failed.includes("UDP blackhole, deno, 16 KiB: 0.93x copy"), failed);
+  const justBelow = cells({ [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [949, 949, 949] } });
+  const shown = verdict(acceptanceChecks([result("bun", justBelow)]));
+  assert(shown.includes("16 KiB: 0.94x copy"), `a miss at 0.949x never shows as the bar: ${shown}`);
+  assert(verdict([]).startsWith("FAILED: no acceptance check ran"));
 });

@@ -2,7 +2,7 @@
  * How the calibration turns measurements into a policy (band thresholds and backend order), on
  * made-up cells: nothing here sends or times anything.
  */
-import { calibratedPolicy, MARGIN } from "../../bench/calibrated_policy.ts";
+import { calibratedPolicy, MARGIN, policyCrossovers } from "../../bench/calibrated_policy.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";
 import { OWNED_STAGE_BELOW } from "../../scheduler/lease_pool.ts";
 import { assert, assertEquals, test } from "../harness.ts";
@@ -24,13 +24,13 @@ test("calibrated_policy: a zero-copy band starts at the interpolated crossover, 
   // copy -> io_uring between 16 and 32 KiB: io_uring/copy goes 0.8 -> 1.4, log-linear in log2(size).
   const t = Math.log(0.8) / (Math.log(0.8) - Math.log(1.4));
   const crossing = Math.round(2 ** (14 + t));
-  assertEquals(bun.crossovers[0], { from: "copy", to: "io_uring", size: crossing });
+  assertEquals(bun.crossovers[0], { from: "copy", to: "io_uring", size: Math.round(crossing / 1024) * 1024 });
   assertEquals(bun.bands[0], { from: 0, use: ["copy"] });
   assertEquals(bun.bands[1], { from: Math.round(crossing / 1024) * 1024, use: ["io_uring", "msg_zerocopy", "copy"] });
   // Where the best zero-copy backend changes, so does the band: msg_zerocopy/io_uring goes 13/14 -> 15/12.
   const u = Math.log(13 / 14) / (Math.log(13 / 14) - Math.log(15 / 12));
   const second = Math.round(2 ** (15 + u * (Math.log2(60 * KiB) - 15)));
-  assertEquals(bun.crossovers[1], { from: "io_uring", to: "msg_zerocopy", size: second });
+  assertEquals(bun.crossovers[1], { from: "io_uring", to: "msg_zerocopy", size: Math.round(second / 1024) * 1024 });
   assertEquals(bun.bands[2], { from: Math.round(second / 1024) * 1024, use: ["msg_zerocopy", "io_uring", "copy"] });
   assert(bun.bands.every((b) => b.from === 0 || b.from >= OWNED_STAGE_BELOW), "no zero-copy band below the staging size");
   // The policy is one SizePolicy accepts, with Bun's bands as its own and TCP taking UDP's.
@@ -38,6 +38,18 @@ test("calibrated_policy: a zero-copy band starts at the interpolated crossover, 
   assertEquals(parsed.bandFor("udp", 34 * KiB, "bun").use, ["io_uring", "msg_zerocopy", "copy"]);
   assertEquals(parsed.bandFor("tcp", 34 * KiB, "bun").use, ["io_uring", "msg_zerocopy", "copy"]);
   assertEquals(parsed.bandFor("udp", 16 * KiB, "bun").use, ["copy"]);
+});
+
+test("calibrated_policy: the crossovers are the written policy's band starts, for UDP and TCP alike", () => {
+  // msg_zerocopy/copy goes 0.9 -> 1.3 between 4 and 16 KiB: the ratio crosses 1 near 6 KiB, but
+  // chunks below the staging size go by copy, so the band (and the crossover) starts there.
+  const udp = cells({ [4 * KiB]: { copy: 1000, msg_zerocopy: 900, io_uring: 800 }, [16 * KiB]: { copy: 1000, msg_zerocopy: 1300, io_uring: 800 } });
+  const { policy, sinks } = calibratedPolicy([result("bun", udp)], "quick");
+  const expected = [{ from: "copy", to: "msg_zerocopy", size: OWNED_STAGE_BELOW }];
+  assertEquals(sinks.find((s) => s.runtime === "bun")!.crossovers, expected);
+  assertEquals(policyCrossovers(policy, "udp", "bun"), expected);
+  assertEquals(policyCrossovers(policy, "tcp", "bun"), expected, "TCP takes the blackhole's bands");
+  assertEquals(policyCrossovers(policy, "udp", "node"), expected, "a runtime not measured takes the shared bands");
 });
 
 test("calibrated_policy: a zero-copy backend must beat copy by the margin to be chosen", () => {
