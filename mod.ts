@@ -4,13 +4,20 @@
  *
  * @example
  * ```ts
- * import { zcConnect } from "./mod.ts";
- * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000 });
- * const w = conn.writable.getWriter();
- * await w.write(new Uint8Array(1 << 20));
- * await w.close();
- * console.log(conn.stats());
- * await conn.close();
+ * import { zcConnect, zcListen } from "@zcio/zcio";
+ *
+ * await using listener = await zcListen({ port: 0 }); // a free port on 127.0.0.1
+ * const client = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const server = (await listener.accept())!;
+ *
+ * const writer = client.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("hello")); // once it resolves, the chunk is yours again
+ * await writer.close(); // every byte is in the kernel; the server reads the end of the stream
+ * for await (const bytes of server.readable) console.log(new TextDecoder().decode(bytes));
+ *
+ * console.log(client.stats().bytes);
+ * await client.close();
+ * await server.close();
  * ```
  *
  * @module
@@ -19,13 +26,26 @@ export { zcConnect } from "./streams/zc_connect.ts";
 export { zcListen, ZcListener } from "./streams/zc_listen.ts";
 export { zcWritable } from "./streams/zc_writable.ts";
 export { ZcConnection } from "./streams/zc_connection.ts";
+export { ZcDatagramListener } from "./streams/zc_datagram_listener.ts";
+export type { Datagram } from "./scheduler/datagram_socket.ts";
 export { ZcWritableStream } from "./streams/connection_writable.ts";
 export { probe } from "./backends/probe.ts";
 export type { Capability, ProbeResult } from "./backends/probe.ts";
+export type { RuntimeName } from "./ffi/sys.ts";
 export { ZcioError } from "./ffi/zcio_error.ts";
 export type { BackendName, ZcioErrorCode } from "./ffi/zcio_error.ts";
 export type { NetAddr } from "./ffi/sockaddr.ts";
-export type { BackendChoice, ConnectOptions, ListenOptions, TcpOptions, TuningOptions } from "./streams/options.ts";
+export type { BackendChoice, ConnectOptions, DatagramListenOptions, ListenOptions, TcpOptions, TuningOptions } from "./streams/options.ts";
 export { SizePolicy } from "./backends/size_policy.ts";
-export type { PolicyBackend, PolicyBand, PolicyRuntime, SizePolicyJson } from "./backends/size_policy.ts";
+export type {
+  PolicyBackend,
+  PolicyBand,
+  PolicyBandJson,
+  PolicyRuntime,
+  SizePolicyJson,
+  Transport,
+  TransportBandsJson,
+} from "./backends/size_policy.ts";
 export type { ConnectionStats } from "./scheduler/connection.ts";
+export { COPY_REASONS } from "./backends/send_stats.ts";
+export type { CopyReason, SendStatsSnapshot } from "./backends/send_stats.ts";

@@ -72,9 +72,7 @@ const tables = new WeakMap<readonly PolicyBand[], (RouteTable | undefined)[]>();
 
 /**
  * The {@link RouteTable} of `bands` given what is `available`, made once and then shared: every
- * `auto` connection asks for one, and making the tables anew took about 30 µs more per connect
- * inside the calibration's runs (Bun, loopback runs of 16 MiB in 4 KiB chunks, where code and data
- * are cold after the writes).
+ * `auto` connection asks for one, and making it anew would add to every connect.
  */
 export const routeTable = (bands: readonly PolicyBand[], available: RouteAvailability): RouteTable => {
   let byAvailability = tables.get(bands);

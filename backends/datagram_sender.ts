@@ -12,10 +12,10 @@ import type { Slab } from "../ffi/slab.ts";
 import { IOVEC_SIZE, MMSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
-import { DirectSender, zerocopyRoute } from "./direct_sender.ts";
+import { countCopied, DirectSender, zerocopyRoute } from "./direct_sender.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
 import type { SendQueue } from "./send_queue.ts";
-import type { SendStats } from "./send_stats.ts";
+import { COPIED_DOWNGRADED, COPIED_NO_BUFFERS, type SendStats } from "./send_stats.ts";
 
 /** Datagrams one sendmmsg carries at most. */
 const BATCH = 256;
@@ -77,10 +77,7 @@ export class DatagramSender extends DirectSender {
         if (sent === -EINTR || sent === -ECONNREFUSED) continue;
         if (sent === -EAGAIN) return WOULD_BLOCK;
         if (sent === -ENOBUFS && zerocopy) {
-          stats.noBufferFallbacks++;
-          const pinned = zc!.inflight;
-          zc!.drain(stats);
-          copyOnce = zc!.inflight === pinned;
+          copyOnce = zc!.refused(stats);
           continue;
         }
         return sent;
@@ -93,7 +90,10 @@ export class DatagramSender extends DirectSender {
           zc!.recordSend(queue, bytes);
         } else {
           stats.bytes.copy += bytes;
-          zc?.countCopied(bytes);
+          if (zc !== undefined) {
+            countCopied(queue, 1, bytes, zc.enabled ? COPIED_NO_BUFFERS : COPIED_DOWNGRADED, stats);
+            zc.countCopied(bytes);
+          }
         }
         queue.consumeSegment();
       }

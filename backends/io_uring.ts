@@ -43,7 +43,7 @@ import type { Sys } from "../ffi/sys.ts";
 import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
 import { BORROWED, OWNED, type SendQueue } from "./send_queue.ts";
-import type { SendStats } from "./send_stats.ts";
+import { COPIED_BORROWED, COPIED_DOWNGRADED, COPIED_NO_BUFFERS, COPIED_STAGED, type SendStats } from "./send_stats.ts";
 import type { UringClient, UringDispatcher } from "./uring_dispatcher.ts";
 
 /** Requests one chain holds at most. */
@@ -63,6 +63,8 @@ export class IoUringSender implements Backend, UringClient {
   readonly #downgrade: CopiedDowngrade;
   // Request slots, reused through a free list.
   #kinds = new Uint8Array(MAX_CHAIN * 2);
+  /** For a SEND: why it copies (a `COPIED_*` index of `stats.copied`). */
+  #copiedBecause = new Uint8Array(MAX_CHAIN * 2);
   #bytes = new Float64Array(MAX_CHAIN * 2);
   #views: (Uint8Array | undefined)[] = new Array(MAX_CHAIN * 2).fill(undefined);
   // Leases in requests (how many requests hold each), and those whose bytes have all been sent: a
@@ -173,6 +175,11 @@ export class IoUringSender implements Backend, UringClient {
         this.#views[slot] = owned !== undefined && bufferOf(owned) === registered ? owned : undefined;
       }
       this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
+      this.#copiedBecause[slot] = owned === undefined
+        ? COPIED_STAGED
+        : this.#downgrade.enabled
+        ? COPIED_NO_BUFFERS
+        : COPIED_DOWNGRADED;
       this.#bytes[slot] = length;
       if (i < n - 1) ring.setSqeFlags(sqe, IOSQE_IO_LINK);
     }
@@ -203,6 +210,7 @@ export class IoUringSender implements Backend, UringClient {
       if (sent === -EAGAIN) return WOULD_BLOCK;
       if (sent < 0) return sent;
       stats.bytes.copy += sent;
+      stats.copied[COPIED_BORROWED] += sent;
       if (this.datagrams) queue.consumeSegment();
       else queue.consume(sent);
       return sent < byteLengthOf(unsent) ? WOULD_BLOCK : SUBMITTED;
@@ -241,7 +249,10 @@ export class IoUringSender implements Backend, UringClient {
     }
     if (res >= 0) {
       stats.bytes.io_uring += res;
-      if (!zerocopy) this.#downgrade.countCopied(res);
+      if (!zerocopy) {
+        stats.copied[this.#copiedBecause[slot]] += res;
+        this.#downgrade.countCopied(res);
+      }
       // An abort empties the queue while requests are still in the ring: then nothing is consumed.
       if (queue.length > 0) {
         if (this.datagrams) queue.consumeSegment();
@@ -307,10 +318,12 @@ export class IoUringSender implements Backend, UringClient {
   /** Doubles the slot table (notifications outstanding from earlier chains hold slots); returns a free slot. */
   #grow(): number {
     const size = this.#kinds.length;
-    const kinds = new Uint8Array(size * 2), bytes = new Float64Array(size * 2);
+    const kinds = new Uint8Array(size * 2), copiedBecause = new Uint8Array(size * 2), bytes = new Float64Array(size * 2);
     kinds.set(this.#kinds);
+    copiedBecause.set(this.#copiedBecause);
     bytes.set(this.#bytes);
     this.#kinds = kinds;
+    this.#copiedBecause = copiedBecause;
     this.#bytes = bytes;
     for (let i = size * 2 - 1; i > size; i--) {
       this.#views[i] = undefined;

@@ -30,12 +30,17 @@ export const COPIED_REASON =
   "msg_zerocopy: the kernel reported SO_EE_CODE_ZEROCOPY_COPIED (loopback, or a device without " +
   "scatter-gather), so zero-copy only adds work; sending by copy";
 
+/** Why a socket stops sending zero-copy when the kernel refuses a zero-copy send with nothing pinned. */
+export const NO_BUFFERS_REASON =
+  "msg_zerocopy: ENOBUFS with no zero-copy send in flight: net.core.optmem_max, or RLIMIT_MEMLOCK " +
+  "(without CAP_IPC_LOCK), is too small for one; sending by copy";
+
 const NO_NUMBERS = new Float64Array(0);
 const NO_FLAGS = new Uint8Array(0);
 
 export class MsgZerocopy {
-  // Made at the first zero-copy send, as many `auto` sockets never make one: made at connect, they
-  // took about 14 µs of the connect inside the calibration's runs under Deno.
+  // Made at the first zero-copy send, not at connect: many `auto` sockets never make one, and a
+  // connect should not pay for them.
   #ids = NO_NUMBERS;
   #bytes = NO_NUMBERS;
   #done = NO_FLAGS;
@@ -118,6 +123,23 @@ export class MsgZerocopy {
   /** Whether owned chunks go out with MSG_ZEROCOPY now (false after the kernel reported copies). */
   get enabled(): boolean {
     return this.#downgrade.enabled;
+  }
+
+  /**
+   * The kernel refused a zero-copy send with ENOBUFS: option memory or locked memory is full.
+   * Releases what the kernel is done with; true if the refused run should go by copy, because
+   * nothing was released. With no send pinned at all, zero-copy cannot work on this socket now: it
+   * sends by copy until the re-probe, as after a copy, rather than fail a syscall per run.
+   */
+  refused(stats: SendStats): boolean {
+    stats.noBufferFallbacks++;
+    const pinned = this.#count;
+    if (pinned === 0) {
+      this.#downgrade.startCopying(stats, NO_BUFFERS_REASON);
+      return true;
+    }
+    this.drain(stats);
+    return this.#count === pinned;
   }
 
   /** Counts bytes sent by copy while downgraded, toward the next re-probe. */

@@ -2,12 +2,6 @@
  * What this kernel and process allow, found once per process by asking the kernel, never by
  * version numbers.
  *
- * @example
- * ```ts
- * const p = await probe();
- * if (!p.ioUring.available) console.log("io_uring:", p.ioUring.reason);
- * ```
- *
  * @module
  */
 import {
@@ -45,12 +39,17 @@ import { registerLeasePool, RING_ENTRIES } from "./uring_dispatcher.ts";
 
 /** A capability and, when it is missing, why. */
 export interface Capability {
+  /** Whether this process can use it. */
   readonly available: boolean;
+  /** Why not, when it is not available. */
   readonly reason?: string;
 }
 
+/** What {@link probe} found: the runtime, the kernel, and what this process may use of it. */
 export interface ProbeResult {
+  /** The JavaScript runtime this process runs in. */
   readonly runtime: RuntimeName;
+  /** The kernel release (`/proc/sys/kernel/osrelease`), or "unknown". */
   readonly kernel: string;
   /** io_uring_setup works in this process. */
   readonly ioUring: Capability;
@@ -81,7 +80,17 @@ export interface ProbeResult {
 
 let cached: ProbeResult | undefined;
 
-/** Probes once per process and returns the same answer after. */
+/**
+ * Probes once per process and returns the same answer after.
+ *
+ * @example
+ * ```ts
+ * import { probe } from "@zcio/zcio";
+ *
+ * const p = await probe();
+ * if (!p.ioUring.available) console.log("io_uring:", p.ioUring.reason);
+ * ```
+ */
 export const probe = (): Promise<ProbeResult> => loadSys().then(probeWith);
 
 /**

@@ -6,6 +6,31 @@
  */
 import type { BackendName } from "../ffi/zcio_error.ts";
 
+/**
+ * Why a connection that can send zero-copy sent bytes by copy, as the keys of
+ * {@link SendStatsSnapshot.copiedBecause}:
+ * - `staged`: small chunks, gathered in the staging memory (below `stageBelow`, and owned chunks
+ *   below the zero-copy crossover);
+ * - `borrowed`: the caller's memory, which zcio never pins, so it is the caller's again when its
+ *   write resolves (only leases, and buffers taken with `transferBuffers`, go zero-copy);
+ * - `routed`: owned memory `auto` sent by copy: below its crossover, or while it holds zero-copy
+ *   off after ENOBUFS/ENOMEM until the socket's pinned sends are released;
+ * - `downgraded`: owned memory sent while zero-copy was off on the socket (`downgradeReasons` says
+ *   why), until the re-probe;
+ * - `noBuffers`: owned memory sent by copy after the kernel refused its zero-copy send with ENOBUFS
+ *   (option memory, or RLIMIT_MEMLOCK without CAP_IPC_LOCK) or ENOMEM (io_uring), with sends still
+ *   pinned.
+ */
+export const COPY_REASONS = ["staged", "borrowed", "routed", "downgraded", "noBuffers"] as const;
+/** One of {@link COPY_REASONS}. */
+export type CopyReason = typeof COPY_REASONS[number];
+/** Indices into {@link SendStats.copied}, in the order of {@link COPY_REASONS}. */
+export const COPIED_STAGED = 0;
+export const COPIED_BORROWED = 1;
+export const COPIED_ROUTED = 2;
+export const COPIED_DOWNGRADED = 3;
+export const COPIED_NO_BUFFERS = 4;
+
 export class SendStats {
   /** Bytes the kernel accepted, per backend. */
   readonly bytes: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
@@ -13,6 +38,11 @@ export class SendStats {
   chunks = 0;
   /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
   readonly routed: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
+  /**
+   * Bytes a connection that can send zero-copy sent by copy, indexed by `COPIED_*` (see
+   * {@link COPY_REASONS}); a copy-only connection counts none.
+   */
+  readonly copied: Float64Array = new Float64Array(COPY_REASONS.length);
   /** Bytes the kernel reported as sent without a copy, and as copied after all. */
   zeroCopiedBytes = 0;
   copiedBytes = 0;
@@ -36,6 +66,13 @@ export class SendStats {
       bytes: { ...this.bytes },
       chunks: this.chunks,
       routed: { ...this.routed },
+      copiedBecause: {
+        staged: this.copied[COPIED_STAGED],
+        borrowed: this.copied[COPIED_BORROWED],
+        routed: this.copied[COPIED_ROUTED],
+        downgraded: this.copied[COPIED_DOWNGRADED],
+        noBuffers: this.copied[COPIED_NO_BUFFERS],
+      },
       zeroCopiedBytes: this.zeroCopiedBytes,
       copiedBytes: this.copiedBytes,
       notifications: this.notifications,
@@ -52,17 +89,35 @@ export class SendStats {
 
 /** A copy of {@link SendStats} at one moment. */
 export interface SendStatsSnapshot {
+  /** Bytes the kernel accepted, per backend. */
   readonly bytes: Readonly<Record<BackendName, number>>;
+  /** Chunks accepted by `write()`. */
   readonly chunks: number;
+  /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
   readonly routed: Readonly<Record<BackendName, number>>;
+  /**
+   * On a connection that can send zero-copy: the bytes it sent by copy, by why (see
+   * {@link COPY_REASONS}). Zero-copy sends the kernel copied after all are `copiedBytes`.
+   */
+  readonly copiedBecause: Readonly<Record<CopyReason, number>>;
+  /** Bytes the kernel reported as sent without a copy. */
   readonly zeroCopiedBytes: number;
+  /** Bytes of zero-copy sends the kernel reported as copied after all. */
   readonly copiedBytes: number;
+  /** Zero-copy notifications received. */
   readonly notifications: number;
+  /** The passes that handled the notifications. */
   readonly notificationBatches: number;
+  /** Send syscalls made (sendmsg, sendmmsg, io_uring_enter). */
   readonly syscalls: number;
+  /** Scheduler passes that submitted something. */
   readonly submissions: number;
+  /** Times the socket was full and the scheduler waited for POLLOUT. */
   readonly waits: number;
+  /** Zero-copy sends refused with ENOBUFS (option memory or RLIMIT_MEMLOCK full) and retried or copied. */
   readonly noBufferFallbacks: number;
+  /** Downgrades to a cheaper backend. */
   readonly downgrades: number;
+  /** Why each downgrade happened. */
   readonly downgradeReasons: readonly string[];
 }

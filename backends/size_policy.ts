@@ -7,17 +7,6 @@
  * the same shape (`bench/out/policy.json`), which `zcConnect({ policy })` or `ZCIO_POLICY=path`
  * puts in force. A policy that does not have this shape is an INVALID_OPTION.
  *
- * @example
- * ```ts
- * const policy = SizePolicy.parse({
- *   version: 1,
- *   tcp: [{ from: 0, use: "copy" }, { from: 65536, use: ["io_uring", "msg_zerocopy"] }],
- *   runtimes: { bun: { tcp: [{ from: 0, use: "copy" }] } },
- * }, "an example");
- * policy.bands("tcp", "deno")[1].use; // ["io_uring", "msg_zerocopy", "copy"]
- * policy.bands("tcp", "bun").length;  // 1: Bun's own bands
- * ```
- *
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
@@ -27,10 +16,12 @@ import { ZcioError } from "../ffi/zcio_error.ts";
 export type PolicyBackend = "copy" | "msg_zerocopy" | "io_uring";
 /** The runtimes a policy can have bands of their own for. */
 export type PolicyRuntime = "bun" | "deno" | "node";
+/** A socket transport, each with bands of its own. */
 export type Transport = "tcp" | "udp";
 
 /** Chunks of `from` bytes and more (up to the next band's `from`) use the first available of `use`. */
 export interface PolicyBand {
+  /** The smallest chunk, in bytes, the band holds. */
   readonly from: number;
   /** In order of preference; always ends with "copy". */
   readonly use: readonly PolicyBackend[];
@@ -38,23 +29,29 @@ export interface PolicyBand {
 
 /** A band as JSON: `use` may also be a single backend name. */
 export interface PolicyBandJson {
+  /** The smallest chunk, in bytes, the band holds. */
   readonly from: number;
+  /** The backend to use, or several in order of preference; "copy" is added at the end when missing. */
   readonly use: PolicyBackend | readonly PolicyBackend[];
 }
 
 /** Bands per transport. */
 export interface TransportBandsJson {
+  /** Bands for TCP, smallest `from` first. */
   readonly tcp?: readonly PolicyBandJson[];
+  /** Bands for UDP, smallest `from` first. */
   readonly udp?: readonly PolicyBandJson[];
 }
 
 /** A policy as JSON. */
 export interface SizePolicyJson extends TransportBandsJson {
+  /** The format's version: 1. */
   readonly version: 1;
   /** Bands for one runtime only; a transport a runtime leaves out uses the bands above. */
   readonly runtimes?: { readonly [R in PolicyRuntime]?: TransportBandsJson };
   /** Free-form notes, e.g. what a calibration measured; ignored. */
   readonly measured?: unknown;
+  /** A free-form note; ignored. */
   readonly note?: unknown;
 }
 
@@ -68,34 +65,40 @@ const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 const MAX_FROM = 2 ** 31;
 
 /**
- * Built in, from `npm run bench -- --quick` runs on the development machine (2 vCPU, Linux 6.18;
- * see README "Benchmark"), UDP blackhole, the median MB/s of each run as copy / MSG_ZEROCOPY /
- * io_uring. Bun's three runs were made with a garbage collection before every run, which took out
- * most of their noise (`bench/settle_heap.ts`); Deno's four without:
- * - 16 KiB: Bun 5429/6529/6215, 5342/6258/6081, 5331/6306/6024; Deno (copy / best zero-copy)
- *   4285/4907, 4561/4701, 4462/4844, 4497/4781, and `auto` on MSG_ZEROCOPY in the last three: 5220,
- *   5310, 5180.
- * - 32 KiB: Bun 6743/10071/10828, 6717/9600/10512, 6724/9867/10409; Deno 6412/8920, 5922/8257,
- *   5943/8442, 6023/8238.
- * - 60 KiB: Bun 7550/14359/15040, 7590/14167/15029, 7398/14053/14758; Deno 7774/14108, 6915/13176,
- *   6981/12855, 6931/12689.
- * So zero-copy from 16 KiB; smaller chunks are staged and copied whatever the policy says.
- * MSG_ZEROCOPY comes first, then io_uring: as a route of `auto`, MSG_ZEROCOPY was the best or close
- * to it everywhere. Bun's io_uring backend ran 5-8% ahead of it from 32 KiB, but `auto` routed to
- * io_uring did not (32 KiB: 9623, 60 KiB: 14077, in the third run), and Deno's `auto` on
- * MSG_ZEROCOPY ran ahead of both. TCP takes the same bands: over loopback every zero-copy send is
- * copied (no sink here shows TCP zero-copy), and `auto` learns that from the first COPIED
- * notification, and from then on from the peer's verdict, and sends by copy.
+ * Built in, from the calibration (`npm run bench`) on the development machine (2 vCPU, Linux 6.18),
+ * UDP blackhole: under Bun and Deno both zero-copy backends beat copy from 16 KiB, and smaller
+ * chunks are staged and copied whatever the policy says. MSG_ZEROCOPY comes first, then io_uring:
+ * as a route of `auto`, MSG_ZEROCOPY was the best or close to it at every size, where io_uring's
+ * lead as a backend of its own did not carry over to `auto`. TCP takes the same bands: over
+ * loopback every zero-copy send is copied (no sink here shows TCP zero-copy), and `auto` learns
+ * that from the first COPIED notification, and from then on from the peer's verdict, and sends by
+ * copy.
  */
 const BANDS: readonly PolicyBandJson[] = [{ from: 0, use: "copy" }, { from: 16 * 1024, use: ["msg_zerocopy", "io_uring"] }];
 const BUILT_IN: SizePolicyJson = { version: 1, tcp: BANDS, udp: BANDS };
 
 type Bands = Readonly<Record<Transport, readonly PolicyBand[]>>;
 
+/**
+ * A checked policy: what `backend: "auto"` prefers per chunk size, transport and runtime.
+ *
+ * @example
+ * ```ts
+ * import { SizePolicy } from "@zcio/zcio";
+ *
+ * const policy = SizePolicy.parse({
+ *   version: 1,
+ *   tcp: [{ from: 0, use: "copy" }, { from: 65536, use: ["io_uring", "msg_zerocopy"] }],
+ *   runtimes: { bun: { tcp: [{ from: 0, use: "copy" }] } },
+ * }, "an example");
+ * policy.bands("tcp", "deno")[1].use; // ["io_uring", "msg_zerocopy", "copy"]
+ * policy.bands("tcp", "bun").length;  // 1: Bun's own bands
+ * ```
+ */
 export class SizePolicy {
   private constructor(
-    readonly generic: Bands,
-    readonly runtimes: Readonly<Partial<Record<PolicyRuntime, Partial<Bands>>>>,
+    private readonly generic: Bands,
+    private readonly runtimes: Readonly<Partial<Record<PolicyRuntime, Partial<Bands>>>>,
     /** Where the policy came from: "built-in", a file path, or "the policy option". */
     readonly source: string,
   ) {}

@@ -13,10 +13,10 @@ import type { Slab } from "../ffi/slab.ts";
 import { IOVEC_SIZE, MSGHDR_SIZE, setIovec, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
-import { DirectSender, zerocopyRoute } from "./direct_sender.ts";
+import { countCopied, DirectSender, zerocopyRoute } from "./direct_sender.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
 import type { SendQueue } from "./send_queue.ts";
-import type { SendStats } from "./send_stats.ts";
+import { COPIED_DOWNGRADED, COPIED_NO_BUFFERS, type SendStats } from "./send_stats.ts";
 
 /** Control memory one {@link StreamSender} needs: a msghdr and IOV_MAX iovecs. */
 export const STREAM_SENDER_CONTROL_BYTES = MSGHDR_SIZE + 8 + IOV_MAX * IOVEC_SIZE;
@@ -74,12 +74,7 @@ export class StreamSender extends DirectSender {
         if (sent === -EINTR) continue;
         if (sent === -EAGAIN) return WOULD_BLOCK;
         if (sent === -ENOBUFS && zerocopy) {
-          // Option memory or RLIMIT_MEMLOCK is full of pinned sends: release what the kernel is done
-          // with and try again; if nothing was released, this run goes by copy.
-          stats.noBufferFallbacks++;
-          const pinned = zc!.inflight;
-          zc!.drain(stats);
-          copyOnce = zc!.inflight === pinned;
+          copyOnce = zc!.refused(stats);
           continue;
         }
         return sent;
@@ -90,7 +85,10 @@ export class StreamSender extends DirectSender {
         zc!.recordSend(queue, sent);
       } else {
         stats.bytes.copy += sent;
-        zc?.countCopied(sent);
+        if (zc !== undefined) {
+          countCopied(queue, iovs, sent, zc.enabled ? COPIED_NO_BUFFERS : COPIED_DOWNGRADED, stats);
+          zc.countCopied(sent);
+        }
       }
       queue.consume(sent);
       if (sent < total) return WOULD_BLOCK;

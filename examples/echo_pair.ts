@@ -18,7 +18,8 @@ const writer = client.writable.getWriter();
 const chunk = new Uint8Array(64 * 1024);
 for (let i = 0; i < 1024; i++) await writer.write(chunk); // copied or borrowed: safe to reuse after each write
 await writer.close();
-console.log(`server received ${await server} bytes`);
+const received = await server;
 console.log(client.stats());
+console.log(`server received ${received} bytes`);
 await client.close();
 listener.close();

@@ -13,6 +13,10 @@ export const SYS_io_uring_setup = 425;
 export const SYS_io_uring_enter = 426;
 /** `io_uring_register(fd, opcode, arg, nr_args)`. */
 export const SYS_io_uring_register = 427;
+/** `fcntl(fd, cmd, arg)`, called through `syscall`: libc's `fcntl` is variadic. */
+export const SYS_fcntl = 72;
+/** fcntl: the lowest free fd ≥ arg, a duplicate of fd, with FD_CLOEXEC set. */
+export const F_DUPFD_CLOEXEC = 1030;
 
 // ── Address families, socket types, protocols ────────────────────────────────────────────
 export const AF_UNIX = 1;

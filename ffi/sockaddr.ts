@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts
- * const addr = encodeSockaddr("127.0.0.1", 9000); // 16 bytes, AF_INET
- * decodeSockaddr(addr);                           // { hostname: "127.0.0.1", port: 9000, family: "IPv4" }
+ * const addr = encodeSockaddr("127.0.0.1", 9000)!; // 16 bytes, AF_INET (undefined for a host name)
+ * decodeSockaddr(addr);                            // { hostname: "127.0.0.1", port: 9000, family: "IPv4" }
  * ```
  *
  * @module
@@ -15,8 +15,11 @@ import { SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE } from "./structs.ts";
 
 /** A socket address as zcio reports it. */
 export interface NetAddr {
+  /** The numeric address, e.g. "127.0.0.1" or "::1". */
   readonly hostname: string;
+  /** The port. */
   readonly port: number;
+  /** The address family. */
   readonly family: "IPv4" | "IPv6";
 }
 
@@ -114,7 +117,9 @@ export const decodeSockaddr = (addr: Uint8Array): NetAddr => {
   if (family === AF_INET6) {
     const words: string[] = [];
     for (let i = 0; i < 8; i++) words.push(d.getUint16(8 + 2 * i, false).toString(16));
-    return { hostname: compressIPv6(words), port, family: "IPv6" };
+    // An IPv4 peer of a dual-stack socket: written with its IPv4 tail, as RFC 5952 recommends.
+    const mapped = words.slice(0, 6).join(":") === "0:0:0:0:0:ffff";
+    return { hostname: mapped ? `::ffff:${addr.subarray(20, 24).join(".")}` : compressIPv6(words), port, family: "IPv6" };
   }
   throw new TypeError(`unknown address family ${family}`);
 };

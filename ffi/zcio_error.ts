@@ -2,15 +2,8 @@
  * The one error type zcio raises, with a stable `code`, the errno and backend where they apply, and
  * a message that says what to do.
  *
- * @example
- * ```ts
- * try { await writer.write(chunk); }
- * catch (e) { if (e instanceof ZcioError && e.code === "ECONNRESET") reconnect(); }
- * ```
- *
  * @module
  */
-import type { YieldableError } from "effect/Cause";
 import * as Data from "effect/Data";
 import { errnoName } from "./errno_name.ts";
 
@@ -23,29 +16,52 @@ export type ZcioErrorCode =
   | "ABORTED"
   | "BACKEND_UNAVAILABLE"
   | "UNSUPPORTED_RUNTIME"
-  | (string & {});
+  | (string & Record<never, never>);
 
 /** Which send strategy an error came from. */
 export type BackendName = "copy" | "msg_zerocopy" | "io_uring";
 
-/** What a {@link ZcioError} carries besides its `_tag`. */
-type ZcioErrorFields = {
+/**
+ * The error zcio raises: an `Error` named "ZcioError" whose `code` is stable and whose message says
+ * what to do. It is an Effect tagged error (`_tag`), so Effect programs can catch it by its tag.
+ *
+ * @example
+ * ```ts
+ * import { zcConnect, zcListen, ZcioError } from "@zcio/zcio";
+ *
+ * const listener = await zcListen({ port: 0 });
+ * listener.close(); // nothing listens on its port any more
+ * try {
+ *   await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * } catch (e) {
+ *   if (!(e instanceof ZcioError && e.code === "ECONNREFUSED")) throw e;
+ *   console.log(e.message); // says what happened and what to do
+ * }
+ * ```
+ */
+export interface ZcioError extends Error {
+  /** Effect's tag of this error type. */
+  readonly _tag: "ZcioError";
+  /** An errno's name for a failed system call (`EPIPE`, `ECONNRESET`, ...), else one of {@link ZcioErrorCode}. */
   readonly code: ZcioErrorCode;
-  readonly message: string;
+  /** The errno, when a system call failed. */
   readonly errno?: number;
+  /** The send strategy the error came from, when one did. */
   readonly backend?: BackendName;
-};
-
-// The superclass as a typed variable: JSR's fast check does not infer a call in `extends`.
-const ZcioErrorBase: new (
-  args: ZcioErrorFields,
-) => YieldableError & { readonly _tag: "ZcioError" } & Readonly<ZcioErrorFields> = Data.TaggedError("ZcioError")<ZcioErrorFields>;
-
-export class ZcioError extends ZcioErrorBase {
-  override get name(): string {
-    return "ZcioError";
-  }
 }
+
+/** Makes a {@link ZcioError}; `e instanceof ZcioError` tells zcio's errors from others. */
+export const ZcioError: new (fields: Pick<ZcioError, "code" | "message" | "errno" | "backend">) => ZcioError =
+  // A typed constant rather than a class declaration: JSR's fast check does not infer a call in
+  // `extends`, and the public type then names nothing private.
+  class ZcioError extends Data.TaggedError("ZcioError")<ZcioErrorFields> {
+    /** "ZcioError", as stack traces and `console.log` show it. */
+    override get name(): string {
+      return "ZcioError";
+    }
+  };
+
+type ZcioErrorFields = ConstructorParameters<typeof ZcioError>[0];
 
 const advice: Record<string, string> = {
   EPIPE: "the peer closed the connection; open a new one",

@@ -20,6 +20,7 @@ import {
 } from "../ffi/constants.ts";
 import { sockaddrFamily } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
+import type { Waiter } from "../ffi/waiter.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
 import { SysService } from "./sys_service.ts";
 import { WaiterService } from "./waiter_service.ts";
@@ -79,12 +80,12 @@ export const connectSocket = (
       return fd;
     });
     return yield* connect.pipe(
-      Effect.onExit((exit) =>
-        Effect.sync(() => {
-          if (exit._tag === "Success") return;
-          waiter.forget(waiter.watch(fd));
-          sys.close(fd);
-        })
-      ),
+      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.sync(() => closeSocket(sys, waiter, fd))),
     );
   });
+
+/** Closes a socket zcio opened but hands to nobody, first dropping its watch in the waiter. */
+export const closeSocket = (sys: Sys, waiter: Waiter, fd: number): void => {
+  waiter.forget(waiter.watch(fd));
+  sys.close(fd);
+};

@@ -49,8 +49,13 @@ export interface ConnectionConfig {
   readonly reprobeBytes: number;
   /** Owned bytes (queued and in flight) above which write() waits. */
   readonly maxOwnedBytes: number;
-  /** Whether zcio closes the fd (false for `zcWritable(fd)` over a program's own fd). */
-  readonly ownsFd: boolean;
+  /**
+   * Whether zcio made the socket: then `closeWrite()` half-closes TCP. `zcWritable(fd)` works on a
+   * duplicate of the program's fd and leaves the socket itself to the program. Either way the fd the
+   * connection holds is zcio's own, closed at release, so its number is never reused while zcio
+   * still reads it.
+   */
+  readonly ownsSocket: boolean;
   /** Staging ring size in bytes: how much of small chunks may be queued before write() waits. */
   readonly stagingBytes: number;
   /** Whether large whole-buffer chunks of the caller's are taken over (detached) to go zero-copy. */
@@ -65,6 +70,7 @@ export interface ConnectionConfig {
 
 /** Counters of one connection, as `stats()` returns them. */
 export interface ConnectionStats extends SendStatsSnapshot {
+  /** Bytes read from the socket. */
   readonly bytesReceived: number;
 }
 
@@ -143,7 +149,6 @@ export class Connection {
       const direct = udp ? new DatagramSender(sys, fd, slab, 0, zerocopy) : new StreamSender(sys, fd, slab, 0, zerocopy);
       const ring = uring !== undefined ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes) : undefined;
       // The router reads the queue, made below.
-      let queue: SendQueue;
       const auto = table !== undefined
         ? new AutoBackend(
           direct,
@@ -159,11 +164,11 @@ export class Connection {
         : undefined;
       const backend: Backend = auto ?? ring ?? direct;
       const watch = waiter.watch(fd);
-      const release = () => {
+      const release = (memoryStillRead: boolean) => {
         backend.close();
-        slab.unmap();
+        if (!memoryStillRead) slab.unmap();
         waiter.forget(watch);
-        if (config.ownsFd) sys.close(fd);
+        sys.close(fd);
       };
       // Runs after the send fiber has stopped (scope finalizers run in reverse order).
       yield* Scope.addFinalizer(
@@ -171,15 +176,14 @@ export class Connection {
         Effect.sync(() => releaseWhenNotified(backend, stats, waiter, watch, release)),
       );
 
-      let outbox!: Outbox;
-      queue = new SendQueue(
+      const queue: SendQueue = new SendQueue(
         slab.bytes.subarray(controlBytes, controlBytes + config.stagingBytes),
         slab.addr + controlBytes,
         !udp,
         (view) => outbox.borrowedDone(view),
         (view) => outbox.ownedCopied(view),
       );
-      outbox = new Outbox(
+      const outbox: Outbox = new Outbox(
         queue,
         stats,
         backend,
@@ -233,7 +237,7 @@ export class Connection {
       this.#writeClosed = true;
       this.outbox.close();
       await this.#sendDone;
-      if (this.outbox.error === undefined && this.config.ownsFd && this.config.transport === "tcp") {
+      if (this.outbox.error === undefined && this.config.ownsSocket && this.config.transport === "tcp") {
         this.sys.shutdown(this.fd, SHUT_WR);
       }
     } else {

@@ -11,46 +11,54 @@ import type { SendStats } from "../backends/send_stats.ts";
 import { POLLERR } from "../ffi/constants.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 
-/** How long notifications are awaited before zcio gives up reading them. */
-const GIVE_UP_MS = 60_000;
+/**
+ * How long notifications are awaited before zcio gives up reading them. A property so that tests
+ * can shorten it.
+ */
+export const releaseLimits = { giveUpMs: 60_000 };
 
 /** Backends whose notifications never came: their buffers stay pinned for the life of the process. */
 const neverReleased: Backend[] = [];
 
-/** Runs `release` once `backend` holds no buffer, reading notifications as they come. */
+/**
+ * Runs `release` once `backend` holds no buffer, reading notifications as they come. If they have
+ * not all come after {@link releaseLimits}.giveUpMs, `release(true)` runs: the kernel may still read
+ * the connection's memory (a request still in the ring, a send not yet notified), so it must stay
+ * mapped for the life of the process; everything else is released.
+ */
 export const releaseWhenNotified = (
   backend: Backend,
   stats: SendStats,
   waiter: Waiter,
   watch: FdWatch,
-  release: () => void,
+  release: (memoryStillRead: boolean) => void,
 ): void => {
   // Nothing in flight, nothing to be notified of: no read of the error queue (a syscall per close).
   if (backend.inflight > 0 && backend.watchesErrorQueue) backend.reap(stats);
-  if (backend.inflight === 0 && !backend.busy) return release();
+  if (backend.inflight === 0 && !backend.busy) return release(false);
   let released = false;
-  const releaseOnce = () => {
+  const releaseOnce = (memoryStillRead: boolean) => {
     if (released) return;
     released = true;
     clearTimeout(timer);
-    release();
+    release(memoryStillRead);
   };
   const timer = setTimeout(() => {
     neverReleased.push(backend);
     waiter.disarm(watch, POLLERR);
-    releaseOnce();
-  }, GIVE_UP_MS);
+    releaseOnce(true);
+  }, releaseLimits.giveUpMs);
   (timer as { unref?: () => void }).unref?.();
-  if (!backend.watchesErrorQueue) return backend.whenIdle(releaseOnce);
+  if (!backend.watchesErrorQueue) return backend.whenIdle(() => releaseOnce(false));
   // A backend with both (auto: the ring's sender and MSG_ZEROCOPY) empties the ring first.
   backend.whenIdle(() => {
     if (released) return;
     backend.reap(stats);
-    if (backend.inflight === 0) return releaseOnce();
+    if (backend.inflight === 0) return releaseOnce(false);
     watch.onError = () => {
       backend.reap(stats);
       if (backend.inflight > 0) return waiter.arm(watch, POLLERR);
-      releaseOnce();
+      releaseOnce(false);
     };
     waiter.arm(watch, POLLERR);
   });

@@ -26,6 +26,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #connection: () => Connection | undefined;
 
   /**
+   * @internal made by `ZcConnection` and `zcWritable`
    * @param connection the connection, or its opening
    * @param owned true when this stream is all there is of the connection (`zcWritable(fd)`): closing
    *   or aborting the stream then releases the connection too
@@ -89,15 +90,6 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
    * Counters, as `ZcConnection.stats()` has them: bytes per backend, zero-copied vs copied,
    * notifications, syscalls, waits, downgrades. All zeros until the stream has its connection (a
    * `zcWritable(fd)` stream sets its socket up as it starts), or if that failed.
-   *
-   * @example
-   * ```ts
-   * const writable = zcWritable(fd);
-   * const writer = writable.getWriter();
-   * await writer.write(bytes);
-   * await writer.close();
-   * console.log(writable.stats().bytes);
-   * ```
    */
   stats(): ConnectionStats {
     return this.#connection()?.stats() ?? { ...new SendStats().snapshot(), bytesReceived: 0 };

@@ -9,10 +9,7 @@ import { setTcpOptions, type TcpSocketOptions } from "../scheduler/connect_socke
 import { Connection, type ConnectionConfig } from "../scheduler/connection.ts";
 import { ZcConnection } from "./zc_connection.ts";
 
-/**
- * The ZcConnection over `fd`, a TCP socket first set to `tcp` if given; on failure the fd is closed
- * if zcio owns it.
- */
+/** The ZcConnection over `fd`, a TCP socket first set to `tcp` if given; on failure the fd is closed. */
 export const openConnection = async (fd: number, config: ConnectionConfig, tcp?: TcpSocketOptions): Promise<ZcConnection> => {
   const sys = await loadSys();
   try {
@@ -22,7 +19,7 @@ export const openConnection = async (fd: number, config: ConnectionConfig, tcp?:
     }
     return new ZcConnection(await Connection.open(fd, config), sys);
   } catch (e) {
-    if (config.ownsFd) sys.close(fd);
+    sys.close(fd);
     throw e;
   }
 };

@@ -68,8 +68,11 @@ export interface TcpOptions {
 
 /** Options of `zcConnect`. */
 export interface ConnectOptions extends TuningOptions, TcpOptions {
+  /** A host name or a numeric IPv4 or IPv6 address. */
   readonly hostname: string;
+  /** The peer's port. */
   readonly port: number;
+  /** "tcp" (the default) or "udp": a connected datagram socket that sends one datagram per chunk. */
   readonly transport?: "tcp" | "udp";
   /**
    * Gives up connecting once it aborts: `zcConnect` rejects with ABORTED and closes the socket. An
@@ -77,7 +80,10 @@ export interface ConnectOptions extends TuningOptions, TcpOptions {
    *
    * @example
    * ```ts
-   * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000, signal: AbortSignal.timeout(5000) });
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
+   * await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port, signal: AbortSignal.timeout(5000) });
    * ```
    */
   readonly signal?: AbortSignal;
@@ -89,14 +95,28 @@ export interface ConnectOptions extends TuningOptions, TcpOptions {
   readonly timeout?: number;
 }
 
-/** Options of `zcListen`. */
+/** Options of `zcListen` for TCP connections. */
 export interface ListenOptions extends TuningOptions, TcpOptions {
   /** Address to listen on; default "127.0.0.1". */
   readonly hostname?: string;
   /** Port; 0 picks a free one. */
   readonly port: number;
+  /** "tcp", the default; `{ transport: "udp" }` takes {@link DatagramListenOptions}. */
+  readonly transport?: "tcp";
   /** Pending connections the kernel queues; default 511. */
   readonly backlog?: number;
+}
+
+/** Options of `zcListen` for UDP: a socket that receives datagrams from, and sends them to, any peer. */
+export interface DatagramListenOptions {
+  /** "udp": what makes `zcListen` bind a datagram socket. */
+  readonly transport: "udp";
+  /** Address to receive on; default "127.0.0.1" ("::" takes IPv6 and IPv4 peers). */
+  readonly hostname?: string;
+  /** Port; 0 picks a free one. */
+  readonly port: number;
+  /** Largest datagram received whole, in bytes (the rest of a longer one is dropped); default 64 KiB. */
+  readonly readSize?: number;
 }
 
 // Every option name each function takes, in one place. The mapped types make the compiler check
@@ -127,13 +147,21 @@ const LISTEN_OPTIONS: { readonly [K in keyof ListenOptions]-?: true } = {
   ...TCP_OPTIONS,
   hostname: true,
   port: true,
+  transport: true,
   backlog: true,
 };
+const DATAGRAM_LISTEN_OPTIONS: { readonly [K in keyof DatagramListenOptions]-?: true } = {
+  transport: true,
+  hostname: true,
+  port: true,
+  readSize: true,
+};
 
-/** The names of the options `zcConnect`, `zcListen` and `zcWritable` take. */
-export const OPTION_NAMES: Readonly<Record<"zcConnect" | "zcListen" | "zcWritable", readonly string[]>> = {
+/** The names of the options `zcConnect`, `zcListen` (for TCP, and for UDP) and `zcWritable` take. */
+export const OPTION_NAMES: Readonly<Record<"zcConnect" | "zcListen" | "zcListen (udp)" | "zcWritable", readonly string[]>> = {
   zcConnect: Object.keys(CONNECT_OPTIONS),
   zcListen: Object.keys(LISTEN_OPTIONS),
+  "zcListen (udp)": Object.keys(DATAGRAM_LISTEN_OPTIONS),
   zcWritable: Object.keys(TUNING_OPTIONS),
 };
 
@@ -156,6 +184,9 @@ export const checkPort = (port: unknown, allowZero: boolean): number => {
   }
   return port;
 };
+
+/** Checks `readSize` and fills in its default (64 KiB). */
+export const checkReadSize = (readSize: unknown): number => size("readSize", readSize, 64 * 1024, 1, 1 << 26);
 
 /** Checks a host name. */
 export const checkHostname = (hostname: unknown): string => {
@@ -256,7 +287,7 @@ export const DEFAULT_DATAGRAM_STAGE_BELOW = 16 * 1024;
 export const connectionConfig = (
   options: TuningOptions | undefined,
   transport: unknown,
-  ownsFd: boolean,
+  ownsSocket: boolean,
 ): ConnectionConfig => {
   const o = options ?? {};
   if (typeof o !== "object") throw invalid("options must be an object");
@@ -275,7 +306,7 @@ export const connectionConfig = (
     Math.min(t === "udp" ? DEFAULT_DATAGRAM_STAGE_BELOW : DEFAULT_STAGE_BELOW, Math.floor(stagingBytes / 8) + 1),
   );
   const stageBelow = size("stageBelow", o.stageBelow, defaultStageBelow, 1024, stagingBytes);
-  const readSize = size("readSize", o.readSize, 64 * 1024, 1, 1 << 26);
+  const readSize = checkReadSize(o.readSize);
   const reprobeBytes = size("reprobeBytes", o.reprobeBytes, 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER);
   const maxOwnedBytes = size("maxOwnedBytes", o.maxOwnedBytes, 16 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER);
   const maxLeaseBytes = size("maxLeaseBytes", o.maxLeaseBytes, 64 * 1024 * 1024, 1, 1 << 30);
@@ -285,7 +316,7 @@ export const connectionConfig = (
   return {
     backend,
     transport: t,
-    ownsFd,
+    ownsSocket,
     stagingBytes,
     stageBelow,
     readSize,

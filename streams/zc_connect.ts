@@ -1,17 +1,11 @@
 /**
  * Opens a TCP or UDP connection (IPv4 or IPv6) as a {@link ZcConnection}.
  *
- * @example
- * ```ts
- * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000 });
- * const udp = await zcConnect({ hostname: "::1", port: 9001, transport: "udp" }); // one datagram per chunk
- * ```
- *
  * @module
  */
 import * as Effect from "effect/Effect";
 import { ZcioError } from "../ffi/zcio_error.ts";
-import { connectSocket } from "../scheduler/connect_socket.ts";
+import { connectFirst } from "../scheduler/connect_first.ts";
 import { zcRuntime } from "../scheduler/zc_runtime.ts";
 import {
   checkHostname,
@@ -23,16 +17,26 @@ import {
   tcpOptions,
 } from "./options.ts";
 import { openConnection } from "./open_connection.ts";
-import { resolveAddress } from "./resolve_address.ts";
+import { resolveAddresses } from "./resolve_addresses.ts";
 import type { ZcConnection } from "./zc_connection.ts";
 
 /**
- * Connects to `hostname:port`. Fails with a ZcioError (ECONNREFUSED, INVALID_OPTION, ...); with
- * ABORTED once `signal` aborts, and ETIMEDOUT after `timeout` ms, having closed the socket.
+ * Connects to `hostname:port`. A name that resolves to several addresses (IPv6 and IPv4) is
+ * connected as RFC 8305 says: the families alternate, each attempt starts 250 ms after the one
+ * before it or at once when one fails, the first to connect wins and the others are closed.
+ * Fails with a ZcioError (ECONNREFUSED, INVALID_OPTION, ...; naming every address tried when all
+ * fail); with ABORTED once `signal` aborts, and ETIMEDOUT after `timeout` ms, having closed every
+ * socket it opened.
  *
  * @example
  * ```ts
- * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000, timeout: 3000, keepAlive: true });
+ * import { zcConnect, zcListen } from "@zcio/zcio";
+ *
+ * await using listener = await zcListen({ port: 0 }); // a free port on 127.0.0.1
+ * await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port, timeout: 3000, keepAlive: true });
+ * // UDP: a connected datagram socket; each chunk written is one datagram.
+ * await using udp = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port, transport: "udp" });
+ * console.log(conn.remoteAddr, udp.localAddr);
  * ```
  */
 export const zcConnect = async (options: ConnectOptions): Promise<ZcConnection> => {
@@ -46,8 +50,8 @@ export const zcConnect = async (options: ConnectOptions): Promise<ZcConnection> 
   const tcp = tcpOptions(options);
   const { signal, timeout } = connectLimits(options);
   if (signal?.aborted) throw abortedError(hostname, port, signal);
-  const connect = Effect.tryPromise({ try: () => resolveAddress(hostname, port), catch: (e) => e as ZcioError }).pipe(
-    Effect.flatMap((address) => connectSocket(address, config.transport, tcp)),
+  const connect = Effect.tryPromise({ try: () => resolveAddresses(hostname, port), catch: (e) => e as ZcioError }).pipe(
+    Effect.flatMap((addresses) => connectFirst(hostname, addresses, config.transport, tcp)),
   );
   const fd = await zcRuntime().runPromise(
     signal === undefined && timeout === undefined ? connect : Effect.raceFirst(connect, giveUp(hostname, port, signal, timeout)),

@@ -1,26 +1,20 @@
 /**
  * A socket connection as a pair of WHATWG streams, plus its counters and addresses.
  *
- * @example
- * ```ts
- * const conn = await zcConnect({ hostname: "127.0.0.1", port: 9000 });
- * const w = conn.writable.getWriter();
- * await w.write(new TextEncoder().encode("hello"));
- * await w.close();          // every byte is in the kernel; the peer reads end of stream
- * for await (const bytes of conn.readable) console.log(bytes.length);
- * await conn.close();
- * ```
- *
  * @module
  */
 import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import { decodeSockaddr, type NetAddr } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
-import { ZcioError } from "../ffi/zcio_error.ts";
 import type { Connection, ConnectionStats } from "../scheduler/connection.ts";
 import { asyncDispose } from "./async_dispose.ts";
 import { ZcWritableStream } from "./connection_writable.ts";
+import { pullReadable } from "./pull_readable.ts";
 
+/**
+ * An open TCP or UDP socket as a pair of WHATWG streams, with its counters and addresses: what
+ * `zcConnect` returns and what a listener accepts.
+ */
 export class ZcConnection {
   /** Bytes to the peer. `write()` takes ownership of each chunk; see README "Who owns a chunk". */
   readonly writable: ZcWritableStream;
@@ -39,27 +33,25 @@ export class ZcConnection {
    *
    * @example
    * ```ts
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
+   * const conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
    * conn.closed.then(() => console.log("released"), (e) => console.error("ended by", e.code));
+   * await conn.close();
    * ```
    */
   readonly closed: Promise<void>;
   readonly #settleClosed: (released: Promise<void>) => void;
 
+  /** @internal made by `zcConnect` and a listener's `accept()` */
   constructor(private readonly connection: Connection, sys: Sys) {
     let settle!: (released: Promise<void>) => void;
     this.closed = new Promise<void>((resolve) => (settle = resolve));
     this.closed.catch(() => {});
     this.#settleClosed = settle;
     this.writable = new ZcWritableStream(connection);
-    const receiver = connection.receiver;
-    this.readable = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const bytes = await receiver.read();
-        if (bytes === null) controller.close();
-        else controller.enqueue(bytes);
-      },
-      cancel: () => receiver.end(),
-    }, { highWaterMark: 0 });
+    this.readable = pullReadable(connection.receiver);
     const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
     this.localAddr = decodeSockaddr(addr.subarray(0, Math.max(0, sys.getsockname(connection.fd, addr))));
     this.remoteAddr = decodeSockaddr(addr.subarray(0, Math.max(0, sys.getpeername(connection.fd, addr))));
@@ -75,9 +67,16 @@ export class ZcConnection {
    *
    * @example
    * ```ts
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
+   * await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const writer = conn.writable.getWriter();
+   * const payload = new TextEncoder().encode("sent from zcio's memory");
    * const lease = conn.tryLease(65536) ?? await conn.lease(65536);
    * lease.set(payload);
-   * await writer.write(lease.subarray(0, payload.length));
+   * await writer.write(lease.subarray(0, payload.length)); // zcio's again: `lease` is now detached
+   * console.log(lease.byteLength); // 0
    * ```
    */
   lease(size: number): Promise<Uint8Array> {
@@ -119,9 +118,12 @@ export class ZcConnection {
    *
    * @example
    * ```ts
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
    * {
-   *   await using conn = await zcConnect({ hostname: "127.0.0.1", port: 9000 });
-   *   await conn.writable.getWriter().write(bytes);
+   *   await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+   *   await conn.writable.getWriter().write(new Uint8Array(1000));
    * } // everything written is in the kernel, and the socket is closed
    * ```
    */

@@ -76,6 +76,20 @@ export const privateNetns = (setup: readonly string[]): string[] => [
   "sh",
 ];
 
+/**
+ * The wrapper that runs a program with `hostsFile` bound over `/etc/hosts` in a private mount
+ * namespace (`unshare -m`), so that the names it resolves stand for the addresses a test chose.
+ * Nothing outside that process sees the change.
+ */
+export const privateHosts = (hostsFile: string): string[] => [
+  "unshare",
+  "-m",
+  "sh",
+  "-c",
+  'mount --bind "$0" /etc/hosts && exec "$@"',
+  hostsFile,
+];
+
 /** Throws (so a child stops before sending anything) unless this process is in a namespace other than its parent's. */
 export const assertPrivateNetns = (): void => {
   const parent = process.env.ZCIO_PARENT_NETNS;
@@ -86,5 +100,4 @@ export const assertPrivateNetns = (): void => {
 };
 
 /** What a child failed with, for an assertion message. */
-export const describe = (r: ChildResult): string =>
-  `status ${r.status}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+export const describe = (r: ChildResult): string => `status ${r.status}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`;

@@ -161,6 +161,11 @@ export interface ChildOptions {
    * `/proc/sys/...` value given here inside that namespace only.
    */
   readonly netns?: { readonly sysctls?: Readonly<Record<string, string>> };
+  /**
+   * Run without CAP_IPC_LOCK and with this RLIMIT_MEMLOCK (`setpriv`, `prlimit`), so the kernel
+   * charges pinned pages against the limit as it does for an unprivileged user.
+   */
+  readonly memlockBytes?: number;
   /** Killed (SIGKILL) after this long; default 120 s. */
   readonly timeoutMs?: number;
 }
@@ -183,6 +188,10 @@ export const runChild = (script: URL, options: ChildOptions = {}): Promise<Child
     }).join("");
     command = "unshare";
     args = ["-n", "--", "sh", "-c", `ip link set lo up && ${writes}exec "$@"`, "sh", exec, ...args];
+  }
+  if (options.memlockBytes !== undefined) {
+    args = ["--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", "prlimit", `--memlock=${options.memlockBytes}`, "--", command, ...args];
+    command = "setpriv";
   }
   const started = Date.now();
   return new Promise((resolve, reject) => {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole suite under every runtime, then the package test, and ends with one line:
-# "N passed, N failed". `bash tests/run.sh node` (or any of bun, deno, node, package) runs only the
-# sections named.
+# Runs the whole suite under every runtime, then the package test and the checks (type checks, lint,
+# format, docs, examples), and ends with one line: "N passed, N failed". `bash tests/run.sh node` (or
+# any of bun, deno, node, package, checks) runs only the sections named.
 set -u
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
 deno=node_modules/@deno/linux-x64-glibc/deno
 logs=$(mktemp -d)
 passed=0 failed=0 status=0 summary=""
-runtimes=${*:-bun deno node package}
+runtimes=${*:-bun deno node package checks}
 # Bun and Deno run the TypeScript tests as they are; Node runs their compiled form in dist/tests/.
 mapfile -t ts_tests < <(find tests -name '*_test.ts' | sort)
 
@@ -30,6 +30,11 @@ tally() { # name, passed, failed: adds the counts of the command just run
   summary="$summary${summary:+; }$1 $p passed, $f failed in ${elapsed}s"
 }
 
+tally_checks() { # name: adds the counts of "<name>: N passed, N failed", the last line of a check script
+  local line; line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$logs/$1.log" | tail -1)
+  tally "$1" "$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')" "$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')"
+}
+
 if [[ " $runtimes " == *" bun "* ]]; then
   run bun "$bin/bun" test --timeout 600000 "${ts_tests[@]/#/./}"
   p=$(grep -Eo '^ *[0-9]+ pass$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+'); f=$(grep -Eo '^ *[0-9]+ fail$' "$logs/bun.log" | tail -1 | grep -Eo '[0-9]+')
@@ -43,10 +48,13 @@ if [[ " $runtimes " == *" deno "* ]]; then
   tally deno "$p" "$f"
 fi
 
-if [[ " $runtimes " == *" node "* ]]; then
-  # Compile first so Node never runs a stale dist/; a build that fails counts as a failure.
+build_node() { # compiles dist/ so Node never runs a stale one; a build that fails counts as a failure
   run build "$bin/tsc" -p tsconfig.node.json
   if [ "$rc" -ne 0 ]; then failed=$((failed + 1)); summary="$summary${summary:+; }the Node build failed (1 failure)"; fi
+}
+
+if [[ " $runtimes " == *" node "* ]]; then
+  build_node
   mapfile -t js_tests < <(printf '%s\n' "${ts_tests[@]}" | sed 's|\.ts$|.js|; s|^|dist/|')
   # The N-API addon's own tests load build/Release/zcio_sys.node directly and need no compiling.
   js_tests+=(tests/ffi/node_sys_test.mjs)
@@ -63,9 +71,15 @@ if [[ " $runtimes " == *" package "* ]]; then
   # zcio as a consumer installs it: npm pack, the tarball in fresh Node and Bun projects, two
   # TypeScript consumers, deno publish --dry-run. Each is one check; the script prints their tally.
   run package bash tests/package/package_test.sh
-  line=$(grep -E '^package: [0-9]+ passed, [0-9]+ failed' "$logs/package.log" | tail -1)
-  p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
-  tally package "$p" "$f"
+  tally_checks package
+fi
+
+if [[ " $runtimes " == *" checks "* ]]; then
+  # Each check is one test: tests/checks/checks_test.sh prints their tally. Node runs the examples
+  # from dist/, which the node section has built when it ran.
+  [[ " $runtimes " == *" node "* ]] || build_node
+  run checks bash tests/checks/checks_test.sh
+  tally_checks checks
 fi
 
 # The names of the failed tests, next to the totals: CI may keep only the end of the output.
@@ -73,7 +87,9 @@ failures=$(
   { [ -f "$logs/bun.log" ] && grep -E '^\(fail\) ' "$logs/bun.log"
     [ -f "$logs/deno.log" ] && sed "s/\x1b\[[0-9;]*m//g" "$logs/deno.log" | sed -n '/^ *FAILURES *$/,$p' | grep ' => ' | sed 's/^/(deno) /'
     [ -f "$logs/node.log" ] && grep -E '^not ok ' "$logs/node.log" | sed 's/^/(node) /'
-    [ -f "$logs/package.log" ] && grep -E '^not ok - ' "$logs/package.log" | sed 's/^/(package) /'
+    for script in package checks; do
+      [ -f "$logs/$script.log" ] && grep -E '^not ok - ' "$logs/$script.log" | sed "s/^/($script) /"
+    done
   } 2>/dev/null
 )
 [ -n "$failures" ] && printf 'failed tests:\n%s\n' "$failures"

@@ -5,7 +5,7 @@
  * runs; nothing leaves the namespace.
  */
 import { assert, assertEquals, test } from "../harness.ts";
-import { childOutput, runUringChild } from "./io_uring_spawn.ts";
+import { type ChildReport, childOutput, runUringChild } from "./io_uring_spawn.ts";
 
 interface Stats {
   bytes: { copy: number; msg_zerocopy: number; io_uring: number };
@@ -19,7 +19,7 @@ interface Stats {
 
 test("io_uring blackhole: datagrams under 64 KiB are notified without the copied bit; leases return to the pool at their notification; an exhausted pool makes lease() wait", () => {
   const r = runUringChild("blackhole", { blackhole: true });
-  const c = r.report as Record<string, any> | undefined;
+  const c = r.report as ChildReport | undefined;
   assert(r.status === 0 && c !== undefined, `the child ran to the end: ${childOutput(r)}`);
   const stats = c.stats as Stats;
 
@@ -56,7 +56,7 @@ test("io_uring blackhole: datagrams under 64 KiB are notified without the copied
 
 test("io_uring blackhole under a 64 KiB RLIMIT_MEMLOCK: SEND_ZC refused with ENOMEM goes again by copy, and its notification triggers no downgrade", () => {
   const r = runUringChild("blackhole-memlock", { blackhole: true });
-  const c = r.report as Record<string, any> | undefined;
+  const c = r.report as ChildReport | undefined;
   assert(r.status === 0 && c !== undefined, `the child ran to the end: ${childOutput(r)}`);
   assertEquals(c.lowered, { capget: 0, capset: 0, prlimit: 0 }, "CAP_IPC_LOCK dropped and the limit lowered");
   assertEquals(c.backend, "io_uring");

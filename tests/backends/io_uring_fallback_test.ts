@@ -5,7 +5,7 @@
  * io_uring_setup fail with EPERM, and RLIMIT_MEMLOCK lowered to 256 KiB without CAP_IPC_LOCK.
  */
 import { assert, assertEquals, test } from "../harness.ts";
-import { childOutput, runUringChild } from "./io_uring_spawn.ts";
+import { type ChildReport, childOutput, runUringChild } from "./io_uring_spawn.ts";
 
 interface Transfer {
   backend: string;
@@ -32,7 +32,7 @@ const checkTransfer = (t: Transfer): void => {
 
 test("io_uring fallback: with io_uring_setup denied (seccomp, EPERM) the connection uses msg_zerocopy, probe() and stats say why, and every byte arrives", () => {
   const r = runUringChild("seccomp");
-  const c = r.report as (Transfer & Record<string, any>) | undefined;
+  const c = r.report as (Transfer & ChildReport) | undefined;
   assert(r.status === 0 && c !== undefined, `the child ran to the end: ${childOutput(r)}`);
   assertEquals(c.installed, { noNewPrivs: 0, seccomp: 0 }, "no_new_privs and the TSYNC filter installed");
   assertEquals(c.ioUring.available, false, "probe().ioUring");
@@ -50,7 +50,7 @@ test("io_uring fallback: with io_uring_setup denied (seccomp, EPERM) the connect
 
 test("io_uring fallback: over a 256 KiB RLIMIT_MEMLOCK the lease pool is not registered (probe says why), leases are plain memory, big SEND_ZC get ENOMEM and go by copy, and every byte arrives", () => {
   const r = runUringChild("memlock");
-  const c = r.report as (Transfer & Record<string, any>) | undefined;
+  const c = r.report as (Transfer & ChildReport) | undefined;
   assert(r.status === 0 && c !== undefined, `the child ran to the end: ${childOutput(r)}`);
   assertEquals(c.lowered, { capget: 0, capset: 0, prlimit: 0 }, "CAP_IPC_LOCK dropped and the limit lowered");
   assertEquals(c.memlockBytes, 256 * 1024, "probe().memlockBytes");

@@ -92,7 +92,7 @@ class ScriptedRing {
   }
 }
 
-test("io_uring sender: leases chained behind a request refused with ENOMEM stay out of the pool until sent; the next chain copies unregistered memory; empty 'copied' notifications change no stats", async () => {
+test("io_uring sender: leases chained behind a request refused with ENOMEM stay out of the pool until sent; the next chain copies unregistered memory; empty 'copied' notifications change no stats", () => {
   const ring = newRing();
   const registration = RegisteredBuffers.register(sys, ring, 1 << 20);
   assert(registration.ok, "registering 1 MiB (as root)");

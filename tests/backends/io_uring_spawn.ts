@@ -11,6 +11,10 @@ import { type ChildResult, currentNetns, privateNetns, runChild, runtimeCommand 
 
 export { type ChildResult, describe as childOutput } from "../child_process.ts";
 
+/** The child's JSON report: the tests read it field by field. */
+// deno-lint-ignore no-explicit-any
+export type ChildReport = Record<string, any>;
+
 const BLACKHOLE = ["ip link set lo up", "tc qdisc add dev lo root pfifo limit 0"];
 
 /** Runs the child program in `mode` (then `args`); with `blackhole`, inside the dropping namespace. */

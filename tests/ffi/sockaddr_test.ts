@@ -16,6 +16,8 @@ test("sockaddr: IPv6 forms, compression and v4-mapped", () => {
   assertEquals(sockaddrFamily(a), AF_INET6);
   assertEquals(decodeSockaddr(a).hostname, "::1");
   assertEquals(Array.from(parseIPv6("::ffff:127.0.0.1")!.subarray(10)), [255, 255, 127, 0, 0, 1]);
+  assertEquals(decodeSockaddr(encodeSockaddr("::ffff:127.0.0.1", 1)!).hostname, "::ffff:127.0.0.1");
+  assertEquals(decodeSockaddr(encodeSockaddr("::fffe:7f00:1", 1)!).hostname, "::fffe:7f00:1");
   assertEquals(decodeSockaddr(encodeSockaddr("fe80:0:0:0:1:0:0:2", 1)!).hostname, "fe80::1:0:0:2");
   assert(parseIPv6("1::2::3") === undefined, "two :: are invalid");
   assert(encodeSockaddr("256.0.0.1", 1) === undefined, "octet over 255 is invalid");

@@ -13,17 +13,8 @@ bun=$root/node_modules/.bin/bun
 deno=$root/node_modules/@deno/linux-x64-glibc/deno
 work=$(mktemp -d "${TMPDIR:-/tmp}/zcio-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0 tgz=""
-
-check() { # name, command...: one counted check
-  local name=$1; shift
-  local start=$SECONDS
-  if "$@" >"$work/out.log" 2>&1; then
-    passed=$((passed + 1)); echo "ok - $name ($((SECONDS - start))s): $(sed 's/\x1b\[[0-9;]*m//g' "$work/out.log" | tail -n 1)"
-  else
-    failed=$((failed + 1)); tail -n 60 "$work/out.log"; echo "not ok - $name ($((SECONDS - start))s)"
-  fi
-}
+tgz=""
+source tests/counted_checks.sh
 
 # --- npm pack: runs prepack (the build of lib/ with its .d.ts); the tarball holds no tests --------
 pack() {
@@ -190,10 +181,10 @@ check "tsc: a bun-init-shaped consumer type-checks" tsc_bun_init
 jsr_dry_run() {
   cd "$root" || return 1
   "$deno" publish --dry-run --allow-dirty || return 1
-  # Warnings pass (the adapter's dynamic import in ffi/load_sys.ts is one); errors do not.
-  ! sed 's/\x1b\[[0-9;]*m//g' "$work/out.log" | grep -Eq '^error'
+  # A warning fails the check as an error does: each one is something JSR users would meet.
+  ! sed 's/\x1b\[[0-9;]*m//g' "$work/out.log" | grep -Eq '^(error|warning)'
 }
 check "deno publish --dry-run" jsr_dry_run
 
-echo "package: $passed passed, $failed failed"
+checks_tally package
 [ "$failed" -eq 0 ]

@@ -33,14 +33,13 @@ const rig = (stagingBytes = 64 * 1024, stageBelow = 16 * 1024): Rig => {
   const slab = Slab.map(sys, STREAM_SENDER_CONTROL_BYTES + stagingBytes);
   const backend = new StreamSender(sys, a, slab, 0, undefined);
   const stats = new SendStats();
-  let outbox!: Outbox;
   const queue = new SendQueue(
     slab.bytes.subarray(STREAM_SENDER_CONTROL_BYTES, STREAM_SENDER_CONTROL_BYTES + stagingBytes),
     slab.addr + STREAM_SENDER_CONTROL_BYTES,
     true,
     (view) => outbox.borrowedDone(view),
   );
-  outbox = new Outbox(queue, stats, backend, stageBelow, false, false, 16 * MiB, new LeasePool(sys, undefined, 64 * MiB, () => 0));
+  const outbox: Outbox = new Outbox(queue, stats, backend, stageBelow, false, false, 16 * MiB, new LeasePool(sys, undefined, 64 * MiB, () => 0));
   const received: Uint8Array[] = [];
   const buffer = new Uint8Array(4 * MiB);
   const drain = () => {

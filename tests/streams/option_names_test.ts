@@ -36,7 +36,8 @@ test("option names: the one list holds every option of each function", () => {
     sorted(OPTION_NAMES.zcConnect),
     sorted([...TUNING, "noDelay", "keepAlive", "hostname", "port", "transport", "signal", "timeout"]),
   );
-  assertEquals(sorted(OPTION_NAMES.zcListen), sorted([...TUNING, "noDelay", "keepAlive", "hostname", "port", "backlog"]));
+  assertEquals(sorted(OPTION_NAMES.zcListen), sorted([...TUNING, "noDelay", "keepAlive", "hostname", "port", "transport", "backlog"]));
+  assertEquals(sorted(OPTION_NAMES["zcListen (udp)"]), sorted(["transport", "hostname", "port", "readSize"]));
 });
 
 test("option names: a misspelled or unknown option is named, with the option it most likely meant", () => {
@@ -52,7 +53,10 @@ test("option names: a misspelled or unknown option is named, with the option it 
     ["zcConnect", "backlog", undefined], // zcListen's, not zcConnect's
     ["zcConnect", "frobnicate", undefined],
     ["zcListen", "backlg", "backlog"],
-    ["zcListen", "transport", undefined], // TCP only
+    ["zcListen", "signal", undefined],
+    ["zcListen (udp)", "backlog", undefined], // no connections to queue
+    ["zcListen (udp)", "readsize", "readSize"],
+    ["zcListen (udp)", "noDelay", undefined],
     ["zcListen", "timeout", undefined],
     ["zcWritable", "readsize", "readSize"],
     ["zcWritable", "hostname", undefined],
@@ -67,7 +71,7 @@ test("option names: a misspelled or unknown option is named, with the option it 
     }
     assertUnknown(error, name, meant, `${where} ${name}`);
   }
-  for (const where of ["zcConnect", "zcListen", "zcWritable"] as const) {
+  for (const where of ["zcConnect", "zcListen", "zcListen (udp)", "zcWritable"] as const) {
     checkOptionNames(Object.fromEntries(OPTION_NAMES[where].map((n) => [n, 1])), where); // every known name passes
   }
 });

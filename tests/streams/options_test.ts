@@ -17,7 +17,7 @@ test("options: defaults are auto, tcp, 512 KiB staging, 64 KiB + 1 stageBelow, 6
   assertEquals(connectionConfig(undefined, undefined, true), {
     backend: "auto",
     transport: "tcp",
-    ownsFd: true,
+    ownsSocket: true,
     stagingBytes: 512 * 1024,
     stageBelow: 64 * 1024 + 1,
     readSize: 64 * 1024,
@@ -32,7 +32,7 @@ test("options: defaults are auto, tcp, 512 KiB staging, 64 KiB + 1 stageBelow, 6
     {
       backend: "copy",
       transport: "udp",
-      ownsFd: false,
+      ownsSocket: false,
       stagingBytes: 4096,
       stageBelow: 1024,
       readSize: 1,

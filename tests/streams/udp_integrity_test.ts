@@ -2,8 +2,8 @@
  * End-to-end integrity over loopback UDP (IPv4 and IPv6): thousands of seeded datagrams from 1 B to
  * 60 KiB, each carrying its sequence number, received whole and in order.
  *
- * There is no UDP listen API, so the receiving end is a socket made with the Sys adapter, bound to
- * port 0 on loopback, given a large SO_RCVBUF, connected back to the zcConnect sender once that one exists,
+ * The receiving end is a connected socket, so that its readable is a ZcConnection's: made with the
+ * Sys adapter, bound to port 0 on loopback, given a large SO_RCVBUF, connected back to the zcConnect sender once that one exists,
  * and then handed to zcio (openConnection) for its readable.
  */
 import { SO_RCVBUF, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../ffi/constants.ts";

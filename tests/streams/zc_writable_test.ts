@@ -23,6 +23,7 @@ import {
   sys,
   waitFor,
   warmUp,
+  withTimeout,
 } from "../helpers.ts";
 
 const socketType = (fd: number): number => {
@@ -136,4 +137,44 @@ test("zc_writable: a bad fd is INVALID_OPTION at once; a non-socket fails the fi
   const e = await rejection(zcWritable(efd).getWriter().write(new Uint8Array(4)));
   assert(e instanceof ZcioError && e.code === "ENOTSOCK", `an eventfd is not a socket: ${e}`);
   assertEquals(sys.close(efd), 0, "and zcio left it open");
+});
+
+test("zc_writable: the program may close its fd while zero-copy sends are unreleased; a socket that reuses the fd number works", async () => {
+  const listener = await zcListen({ port: 0 });
+  try {
+    // A peer that does not read yet: the first stream's zero-copy sends stay pinned after abort().
+    const firstPeer = listener.accept();
+    const first = sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assertEquals(sys.connect(first, encodeSockaddr("127.0.0.1", listener.addr.port)!), 0);
+    const stuck = (await firstPeer)!;
+    const writable = zcWritable(first, { backend: "msg_zerocopy", transferBuffers: true });
+    const writer = writable.getWriter();
+    for (let i = 0; i < 64; i++) {
+      const write = writer.write(randomBytes(256 << 10, i));
+      if (await stateAfter(write, 20) === "pending") {
+        write.catch(() => {});
+        break;
+      }
+    }
+    await writer.abort();
+    sys.close(first);
+    // The lowest free number: the one just closed.
+    const second = sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const secondPeer = listener.accept();
+    assertEquals(sys.connect(second, encodeSockaddr("127.0.0.1", listener.addr.port)!), 0);
+    const peer = (await secondPeer)!;
+    const received = readAll(peer.readable);
+    const data = randomBytes(4 << 20, 99);
+    const writer2 = zcWritable(second, { backend: "msg_zerocopy", transferBuffers: true }).getWriter();
+    for (let at = 0; at < data.length; at += 256 << 10) await writer2.write(data.slice(at, at + (256 << 10)));
+    await withTimeout(writer2.close(), 10_000, "the second stream's close");
+    sys.close(second);
+    const got = await withTimeout(received, 10_000, "the second peer's bytes");
+    assertEquals(got.length, data.length, "bytes");
+    assertEquals(hashOf(got), hashOf(data), "contents");
+    await stuck.close();
+    await peer.close();
+  } finally {
+    listener.close();
+  }
 });
