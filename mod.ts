@@ -29,6 +29,8 @@ export { ZcConnection } from "./streams/zc_connection.ts";
 export { ZcDatagramListener } from "./streams/zc_datagram_listener.ts";
 export type { Datagram } from "./scheduler/datagram_socket.ts";
 export { ZcWritableStream } from "./streams/connection_writable.ts";
+export type { SendFileOptions } from "./streams/connection_writable.ts";
+export type { FileSource } from "./streams/open_file.ts";
 export { probe } from "./backends/probe.ts";
 export type { Capability, ProbeResult } from "./backends/probe.ts";
 export type { RuntimeName } from "./ffi/sys.ts";

@@ -97,14 +97,16 @@ export class AutoBackend implements Backend, ChunkRoutes {
     else this.ring.whenIdle(done);
   }
 
-  submit(queue: SendQueue, stats: SendStats): number {
+  submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
     const ring = this.ring, direct = this.direct;
     // Without a ring every route is the direct sender's, so there are no runs to find, and
     // scanning for them would read the route of every queued segment for nothing.
-    if (ring === undefined) return direct.submit(queue, stats);
+    if (ring === undefined) return direct.submit(queue, stats, limit);
+    // Segments past this many from the end are not this call's.
+    const leave = Math.max(0, queue.length - limit);
     for (;;) {
-      const n = queue.length;
-      if (n === 0) return SUBMITTED;
+      const n = queue.length - leave;
+      if (n <= 0) return SUBMITTED;
       // The chain in flight is the head of the queue; its completion wakes the fiber.
       if (ring.busy) return SUBMITTED;
       const onRing = queue.route(0) === ROUTE_IO_URING;

@@ -45,11 +45,11 @@ export interface Backend {
    */
   whenIdle(done: () => void): void;
   /**
-   * Hands the kernel as much of `queue` as it takes now. Returns {@link SUBMITTED},
-   * {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno for a failure that ends the connection's
-   * sending.
+   * Hands the kernel as much of the oldest `limit` segments of `queue` (all of them by default) as
+   * it takes now. Returns {@link SUBMITTED}, {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno
+   * for a failure that ends the connection's sending.
    */
-  submit(queue: SendQueue, stats: SendStats): number;
+  submit(queue: SendQueue, stats: SendStats, limit?: number): number;
   /** Frees what the backend holds (control memory). The socket is not the backend's. */
   close(): void;
 }

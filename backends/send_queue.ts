@@ -4,7 +4,8 @@
  * Small chunks are copied into a staging ring in mmap'd memory, so their `write()` resolves at
  * once and the caller may reuse them; consecutive staged chunks of a stream merge into one segment,
  * so a run of them leaves in one iovec. Large chunks are borrowed: the caller's view is queued as is
- * and its `write()` resolves only when the kernel has taken every byte of it.
+ * and its `write()` resolves only when the kernel has taken every byte of it. A `sendFile` is a
+ * segment too, in its place among the writes, which no backend sends: the file sender (file_sender.ts) does.
  *
  * Segments sit in parallel arrays used as a ring, so queueing allocates nothing once the ring has
  * grown to the peak number of segments.
@@ -12,6 +13,7 @@
  * @module
  */
 import { byteLengthOf, setBytes } from "../ffi/intrinsics.ts";
+import type { FileSend } from "./file_send.ts";
 
 /** Segment kinds. */
 /** Copied into staging at `write()`; the caller's buffer was free again at once. */
@@ -20,6 +22,8 @@ export const STAGED = 0;
 export const BORROWED = 1;
 /** A view zcio owns (a transferred buffer or a lease): the kernel may keep reading it after the send. */
 export const OWNED = 2;
+/** A range of a file ({@link FileSend}), which the kernel sends from the page cache. */
+export const FILE = 3;
 
 /**
  * Segment routes: which sender of a connection sends a segment. A single-backend connection sends
@@ -42,6 +46,8 @@ export class SendQueue {
   #progress = new Float64Array(16);
   #addresses = new Float64Array(16);
   #views: (Uint8Array | undefined)[] = new Array(16).fill(undefined);
+  #files: (FileSend | undefined)[] = new Array(16).fill(undefined);
+  #fileCount = 0;
   #head = 0;
   #count = 0;
   #mask = 15;
@@ -133,6 +139,27 @@ export class SendQueue {
     this.#queuedBytes += n;
     this.#ownedBytes += n;
     this.#push(OWNED, route, 0, n, view);
+  }
+
+  /** Queues a range of a file; whoever sends it tells its {@link FileSend} how far it got. */
+  file(send: FileSend): void {
+    this.#queuedBytes += send.length;
+    this.#push(FILE, ROUTE_COPY, 0, send.length, undefined);
+    this.#files[(this.#head + this.#count - 1) & this.#mask] = send;
+    this.#fileCount++;
+  }
+
+  /** The file of the `i`-th segment, if it is one. */
+  fileAt(i: number): FileSend | undefined {
+    return this.#files[(this.#head + i) & this.#mask];
+  }
+
+  /** How many segments come before the oldest file; -1 if no file is queued. */
+  beforeFirstFile(): number {
+    if (this.#fileCount === 0) return -1;
+    let i = 0;
+    while (this.kind(i) !== FILE) i++;
+    return i;
   }
 
   /** Bytes of owned views still queued. */
@@ -240,6 +267,10 @@ export class SendQueue {
       if (this.#lengths[s] > 0) this.#unreserve(this.#starts[s], this.#lengths[s]);
     }
     else if (this.#kinds[s] === OWNED) this.#ownedBytes -= this.#lengths[s] - this.#progress[s];
+    else if (this.#kinds[s] === FILE) {
+      this.#files[s] = undefined;
+      this.#fileCount--;
+    }
     this.#addresses[s] = 0;
     this.#progress[s] = 0;
     this.#head = (this.#head + 1) & this.#mask;
@@ -274,8 +305,13 @@ export class SendQueue {
     this.#progress = remap(this.#progress, (n) => new Float64Array(n));
     this.#addresses = remap(this.#addresses, (n) => new Float64Array(n));
     const views = new Array<Uint8Array | undefined>(size).fill(undefined);
-    for (let i = 0; i < this.#count; i++) views[i] = this.#views[order(i)];
+    const files = new Array<FileSend | undefined>(size).fill(undefined);
+    for (let i = 0; i < this.#count; i++) {
+      views[i] = this.#views[order(i)];
+      files[i] = this.#files[order(i)];
+    }
     this.#views = views;
+    this.#files = files;
     this.#head = 0;
     this.#mask = size - 1;
   }

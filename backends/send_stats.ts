@@ -36,6 +36,9 @@ export class SendStats {
   readonly bytes: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
   /** Chunks accepted by `write()`. */
   chunks = 0;
+  /** `sendFile` calls queued, and the bytes sendfile(2) moved from their files. */
+  files = 0;
+  fileBytes = 0;
   /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
   readonly routed: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
   /**
@@ -65,6 +68,8 @@ export class SendStats {
     return {
       bytes: { ...this.bytes },
       chunks: this.chunks,
+      files: this.files,
+      fileBytes: this.fileBytes,
       routed: { ...this.routed },
       copiedBecause: {
         staged: this.copied[COPIED_STAGED],
@@ -93,6 +98,10 @@ export interface SendStatsSnapshot {
   readonly bytes: Readonly<Record<BackendName, number>>;
   /** Chunks accepted by `write()`. */
   readonly chunks: number;
+  /** `sendFile` calls queued. */
+  readonly files: number;
+  /** Bytes sendfile(2) moved from those files. */
+  readonly fileBytes: number;
   /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
   readonly routed: Readonly<Record<BackendName, number>>;
   /**

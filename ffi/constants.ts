@@ -111,6 +111,7 @@ export const RLIMIT_NOFILE = 7;
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EINTR = 4;
+export const EIO = 5;
 export const EBADF = 9;
 export const EAGAIN = 11;
 export const ENOMEM = 12;
@@ -118,6 +119,7 @@ export const EACCES = 13;
 export const EFAULT = 14;
 export const EBUSY = 16;
 export const EEXIST = 17;
+export const EISDIR = 21;
 export const EINVAL = 22;
 export const EMFILE = 24;
 export const EPIPE = 32;
@@ -129,6 +131,7 @@ export const ENOPROTOOPT = 92;
 export const EOPNOTSUPP = 95;
 export const EADDRINUSE = 98;
 export const EADDRNOTAVAIL = 99;
+export const ENETDOWN = 100;
 export const ENETUNREACH = 101;
 export const ECONNABORTED = 103;
 export const ECONNRESET = 104;
@@ -288,3 +291,12 @@ export const IORING_REGISTER_EVENTFD_ASYNC = 7;
 export const IORING_REGISTER_PROBE = 8;
 /** In `io_uring_probe_op.flags`: the opcode is supported. */
 export const IO_URING_OP_SUPPORTED = 0x1;
+
+// ── Files (<fcntl.h>, <sys/stat.h>) ──────────────────────────────────────────────────────
+export const O_RDONLY = 0;
+/** OR-ed into open()'s flags: the fd is closed on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** The file-type bits of `st_mode`, and the types zcio tells apart. */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;

@@ -69,3 +69,22 @@ export const mmsghdrLength = (d: DataView, offset: number): number => d.getUint3
 
 /** `CMSG_ALIGN(n)`. */
 export const cmsgAlign = (n: number): number => (n + 7) & ~7;
+
+/** `struct stat` on x86_64: `st_dev` at 0, `st_ino` at 8, `st_mode` at 24, `st_size` at 48. */
+export const STAT_SIZE = 144;
+
+/** The fields of a `struct stat` zcio reads. */
+export interface FileStat {
+  readonly dev: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly size: number;
+}
+
+/** Decodes the fields zcio reads from a `struct stat` that `fstat` filled. */
+export const decodeStat = (d: DataView): FileStat => ({
+  dev: getU64(d, 0),
+  ino: getU64(d, 8),
+  mode: d.getUint32(24, true),
+  size: getU64(d, 48),
+});

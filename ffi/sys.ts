@@ -60,6 +60,15 @@ export interface Sys {
   eventfd(initval: number, flags: number): number;
   read(fd: number, buf: Uint8Array): number;
   write(fd: number, buf: Uint8Array): number;
+  /** `open(path, flags)`; `path` is UTF-8 ending with a NUL byte. */
+  open(path: Uint8Array, flags: number): number;
+  /** `fstat(fd, stat)`; `stat` holds at least a `struct stat` (144 bytes on x86_64). */
+  fstat(fd: number, stat: Uint8Array): number;
+  /**
+   * `sendfile(outFd, inFd, &offset, count)`: `offset` is the 8-byte `off_t` the kernel reads from
+   * and advances by the bytes it sent.
+   */
+  sendfile(outFd: number, inFd: number, offset: Uint8Array, count: number): number;
   /** `prlimit(pid, resource, newLimit, oldLimit)`; each limit is a 16-byte `struct rlimit` or null. */
   prlimit(pid: number, resource: number, newLimit: Uint8Array | null, oldLimit: Uint8Array | null): number;
   /** `mmap`; returns the address, or -errno. */

@@ -16,6 +16,10 @@ export type ZcioErrorCode =
   | "ABORTED"
   | "BACKEND_UNAVAILABLE"
   | "UNSUPPORTED_RUNTIME"
+  | "FILE_RANGE"
+  | "FILE_TRUNCATED"
+  | "NOT_A_FILE"
+  | "STREAM_LOCKED"
   | (string & Record<never, never>);
 
 /** Which send strategy an error came from. */
@@ -48,10 +52,12 @@ export interface ZcioError extends Error {
   readonly errno?: number;
   /** The send strategy the error came from, when one did. */
   readonly backend?: BackendName;
+  /** For a failed `sendFile`: the bytes of the file the kernel had taken when it stopped. */
+  readonly bytesSent?: number;
 }
 
 /** Makes a {@link ZcioError}; `e instanceof ZcioError` tells zcio's errors from others. */
-export const ZcioError: new (fields: Pick<ZcioError, "code" | "message" | "errno" | "backend">) => ZcioError =
+export const ZcioError: new (fields: Pick<ZcioError, "code" | "message" | "errno" | "backend" | "bytesSent">) => ZcioError =
   // A typed constant rather than a class declaration: JSR's fast check does not infer a call in
   // `extends`, and the public type then names nothing private.
   class ZcioError extends Data.TaggedError("ZcioError")<ZcioErrorFields> {
@@ -78,6 +84,8 @@ const advice: Record<string, string> = {
   ENOMEM: "the kernel is out of memory or over RLIMIT_MEMLOCK",
   EACCES: "permission denied",
   EPERM: "operation not permitted",
+  ENOENT: "no such file or directory",
+  EISDIR: "that is a directory; give a regular file",
 };
 
 /** A {@link ZcioError} for a failed syscall: `what` names the operation, `negErrno` is its -errno result. */

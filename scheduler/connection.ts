@@ -12,6 +12,8 @@ import { AutoBackend } from "../backends/auto_backend.ts";
 import type { Backend } from "../backends/backend.ts";
 import { ChunkRouter, type RouteAvailability, routeTable, type RouteTable } from "../backends/chunk_router.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
+import type { FileSend } from "../backends/file_send.ts";
+import { FileSender } from "../backends/file_sender.ts";
 import { IoUringSender } from "../backends/io_uring.ts";
 import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
@@ -83,7 +85,7 @@ export class Connection {
   private constructor(
     readonly fd: number,
     readonly config: ConnectionConfig,
-    private readonly sys: Sys,
+    readonly sys: Sys,
     private readonly scope: Scope.Closeable,
     readonly outbox: Outbox,
     readonly receiver: Receiver,
@@ -193,6 +195,7 @@ export class Connection {
         config.maxOwnedBytes,
         new LeasePool(sys, uring?.leases, config.maxLeaseBytes, () => queue.ownedBytes + backend.inflightBytes),
         auto,
+        udp ? undefined : new FileSender(sys, fd),
       );
       ring?.bind(queue, stats, () => outbox.wakeUp());
       if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
@@ -226,6 +229,11 @@ export class Connection {
   /** Records a validated chunk (empty only over UDP, as an empty datagram); see {@link Outbox.write}. */
   write(chunk: Uint8Array): Promise<void> | undefined {
     return this.outbox.write(chunk);
+  }
+
+  /** Queues a file after every chunk recorded so far (TCP only); see {@link Outbox.sendFile}. */
+  sendFile(send: FileSend): Promise<void> {
+    return this.outbox.sendFile(send);
   }
 
   /**

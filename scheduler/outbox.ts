@@ -23,11 +23,16 @@
  * - With `auto`, the route {@link ChunkRoutes.route} gives a larger owned chunk decides how it goes
  *   (a lease routed to copy goes back to the pool once the kernel has taken it); borrowed chunks
  *   always go by copy.
+ * - A `sendFile` ({@link FileSend}) takes its place in the queue like a borrowed chunk: what was
+ *   queued before it goes first (the backend is given only the segments ahead of it), then the
+ *   {@link FileSender} moves the file, then what came after.
  *
  * @module
  */
 import type { ChunkRoutes } from "../backends/auto_backend.ts";
 import { type Backend, SUBMITTED } from "../backends/backend.ts";
+import type { FileSend } from "../backends/file_send.ts";
+import type { FileSender } from "../backends/file_sender.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
 import { arrayBufferByteLengthOf, bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
@@ -68,6 +73,8 @@ export class Outbox {
     readonly leases: LeasePool,
     /** `auto`: the route of each chunk of `stageBelow` bytes or more. */
     private readonly routes?: ChunkRoutes,
+    /** Sends queued files (TCP only). */
+    private readonly files?: FileSender,
   ) {
     this.#ownedStageBelow = Math.min(stageBelow, OWNED_STAGE_BELOW);
   }
@@ -82,7 +89,18 @@ export class Outbox {
   submit(): number {
     this.stats.submissions++;
     this.#ownedSinceSubmit = 0;
-    return this.backend.submit(this.queue, this.stats);
+    const queue = this.queue;
+    for (;;) {
+      const ahead = queue.beforeFirstFile();
+      if (ahead < 0) return this.backend.submit(queue, this.stats);
+      if (ahead > 0) {
+        // An io_uring chain completes later: the file waits until the segments ahead of it are sent.
+        const result = this.backend.submit(queue, this.stats, ahead);
+        if (result !== SUBMITTED || queue.fileAt(0) === undefined) return result;
+      }
+      const result = this.files!.submit(queue, this.stats);
+      if (result !== SUBMITTED || queue.length === 0) return result;
+    }
   }
 
   /**
@@ -156,6 +174,26 @@ export class Outbox {
     });
     this.#kick();
     return settled;
+  }
+
+  /**
+   * Queues a file after everything written so far. The promise settles with the send (it rejects
+   * only when the error ended sending; the send's own outcome is in `send.done`).
+   */
+  sendFile(send: FileSend): Promise<void> {
+    const error = this.#error ?? (this.#closing ? closedError() : undefined);
+    if (error !== undefined) {
+      send.fail(error);
+      return Promise.reject(error);
+    }
+    this.stats.files++;
+    this.queue.file(send);
+    // As for a large chunk: an idle connection starts sending at once.
+    if (this.#wake !== undefined) this.#submitNow();
+    this.#kick();
+    return send.settled.then(() => {
+      if (this.#error !== undefined) throw this.#error;
+    });
   }
 
   /** Called by the queue when the kernel has taken all of a borrowed view. */
@@ -279,7 +317,9 @@ export class Outbox {
   /** Ends sending with `error`: the waiting write and every later one fail with it. */
   fail(error: ZcioError): void {
     if (this.#error === undefined) this.#error = error;
-    this.onDropped(this.queue.clear());
+    const queue = this.queue;
+    for (let i = 0; i < queue.length; i++) queue.fileAt(i)?.fail(this.#error);
+    this.onDropped(queue.clear());
     if (this.#waitingLease) this.leases.giveBack(this.#waiting!);
     this.#waiting = this.#borrowed = undefined;
     this.#waitingLease = false;

@@ -12,18 +12,31 @@
  *
  * @module
  */
+import { FileSend } from "../backends/file_send.ts";
 import { SendStats } from "../backends/send_stats.ts";
 import type { Connection, ConnectionStats } from "../scheduler/connection.ts";
 import { closedError } from "../scheduler/outbox.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { byteLengthOf } from "../ffi/intrinsics.ts";
+import { type FileSource, openFile } from "./open_file.ts";
 import { plainView, validateChunk } from "./validate_chunk.ts";
+
+/** Options of `sendFile`. */
+export interface SendFileOptions {
+  /** Where in the file to start (default 0). The file's own position is neither used nor moved. */
+  readonly offset?: number;
+  /** How many bytes to send (default: from `offset` to the end of the file as it is now). */
+  readonly length?: number;
+  /** Stops the send at the next point between two sendfile(2) calls; it rejects with ABORTED and `bytesSent`. */
+  readonly signal?: AbortSignal;
+}
 
 /** The writable side of a zcio connection. */
 export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #isClosed: () => boolean;
   readonly #tooLarge: (chunk: Uint8Array) => ZcioError | undefined;
   readonly #connection: () => Connection | undefined;
+  readonly #opening: Promise<Connection>;
 
   /**
    * @internal made by `ZcConnection` and `zcWritable`
@@ -33,6 +46,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
    */
   constructor(connection: Connection | Promise<Connection>, owned = false) {
     let conn: Connection | undefined = connection instanceof Promise ? undefined : connection;
+    const opening = Promise.resolve(connection);
     super({
       start: async (controller) => {
         conn ??= await connection;
@@ -40,7 +54,8 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
         // waits on a socket the peer never drains never settles: the signal fails it at once instead.
         controller.signal.addEventListener("abort", () => conn!.abortWrite(controller.signal.reason), { once: true });
       },
-      write: (chunk: Uint8Array | Accepted) => {
+      write: (chunk: Uint8Array | Accepted | FileSend) => {
+        if (chunk instanceof FileSend) return conn!.sendFile(chunk);
         const accepted = chunk instanceof Accepted ? chunk : undefined;
         // A write the writer started itself is in the outbox already; the stream only waits for it.
         let written = accepted?.written;
@@ -77,6 +92,7 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
     });
     this.#isClosed = () => conn?.writeClosed ?? false;
     this.#connection = () => conn;
+    this.#opening = opening;
     this.#tooLarge = (chunk) =>
       conn !== undefined && byteLengthOf(chunk) > conn.maxChunkBytes
         ? new ZcioError({
@@ -93,6 +109,81 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
    */
   stats(): ConnectionStats {
     return this.#connection()?.stats() ?? { ...new SendStats().snapshot(), bytesReceived: 0 };
+  }
+
+  /**
+   * Sends `length` bytes of a file from `offset` (the rest of the file by default) over this TCP
+   * stream with sendfile(2): the kernel moves them from the page cache, never through JavaScript.
+   * The send takes its place among the stream's writes: what was written before it goes first, what
+   * is written after it waits for it, and its bytes count in `stats().fileBytes`. Resolves with the
+   * bytes sent. Rejects before sending anything for a missing file (ENOENT), a directory (EISDIR),
+   * no permission (EACCES), a range past the end (FILE_RANGE), or a locked stream being piped
+   * into (STREAM_LOCKED); once started, with `bytesSent` set, when the file shrank (FILE_TRUNCATED,
+   * the stream goes on), on `signal` (ABORTED, the stream goes on), or when the connection failed
+   * (ECONNRESET, EPIPE, ..., which ends the stream). A file zcio opened is closed when it settles;
+   * an fd or handle you gave stays yours and must stay open until then.
+   *
+   * @example
+   * ```ts
+   * const writer = conn.writable.getWriter();
+   * await writer.write(header);
+   * const sent = await conn.writable.sendFile("/srv/video.mp4", { offset: 0, length: 1 << 20 });
+   * ```
+   */
+  async sendFile(file: FileSource, options: SendFileOptions = {}): Promise<number> {
+    const conn = this.#connection() ?? await this.#opening;
+    if (conn.config.transport !== "tcp") throw invalidOption("sendFile needs a TCP connection");
+    const { offset = 0, length, signal } = options;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidOption(`offset must be a non-negative integer, not ${offset}`);
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
+      throw invalidOption(`length must be a non-negative integer, not ${length}`);
+    }
+    if (conn.writeClosed) throw conn.outbox.error ?? closedError();
+    if (signal?.aborted) throw abortedSend(signal);
+    const opened = openFile(conn.sys, file);
+    if (opened instanceof ZcioError) throw opened;
+    const end = length === undefined ? opened.size : offset + length;
+    if (offset > opened.size || end > opened.size) {
+      opened.release();
+      throw new ZcioError({
+        code: "FILE_RANGE",
+        message: `bytes ${offset} to ${end} are past the end of the file (${opened.size} bytes); give a range inside it`,
+      });
+    }
+    const send = new FileSend(opened.fd, offset, end - offset, opened.release);
+    if (send.length === 0) {
+      send.finish();
+      return send.done;
+    }
+    if (signal !== undefined) {
+      const abort = () => send.fail(abortedSend(signal));
+      signal.addEventListener("abort", abort, { once: true });
+      send.settled.then(() => signal.removeEventListener("abort", abort));
+    }
+    this.#enqueue(send).catch((e: unknown) =>
+      send.fail(e instanceof ZcioError ? e : new ZcioError({ code: "CLOSED", message: `the stream ended: ${String(e)}` }))
+    );
+    return send.done;
+  }
+
+  /** Puts `send` in the stream's queue, through the writer that holds the lock or one made for it. */
+  #enqueue(send: FileSend): Promise<void> {
+    if (!this.locked) {
+      const writer = this.getWriter() as ZcWriter;
+      const written = writer.writeFile(send);
+      writer.releaseLock();
+      return written;
+    }
+    const writer = this.#writer;
+    if (writer === undefined || !writer.holdsLock()) {
+      return Promise.reject(
+        new ZcioError({
+          code: "STREAM_LOCKED",
+          message: "the stream is being piped into; call sendFile once the pipe has ended, or write through getWriter()",
+        }),
+      );
+    }
+    return writer.writeFile(send);
   }
 
   /** A writer of this stream: a real `WritableStreamDefaultWriter` that starts sends in `write()`. */
@@ -119,6 +210,16 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
 
   #writer: ZcWriter | undefined;
 }
+
+const invalidOption = (message: string): ZcioError => new ZcioError({ code: "INVALID_OPTION", message });
+
+/** The error of a send whose signal was aborted (its bytes sent are added as it fails). */
+const abortedSend = (signal: AbortSignal): ZcioError =>
+  new ZcioError({
+    code: "ABORTED",
+    message: `sendFile was aborted${signal.reason === undefined ? "" : `: ${String(signal.reason)}`}`,
+    bytesSent: 0,
+  });
 
 /** What every fast-path write returns: one settled promise, not a new one per chunk. */
 const DONE: Promise<void> = Promise.resolve();
@@ -152,6 +253,22 @@ class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
 
   override close(): Promise<void> {
     return (this.closing = super.close());
+  }
+
+  /** Whether this writer still holds the stream's lock. */
+  holdsLock(): boolean {
+    try {
+      void super.desiredSize;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Queues a file send behind every write so far (rejecting as the platform's write does). */
+  writeFile(send: FileSend): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(closedError());
+    return this.#platformWrite(send as unknown as Uint8Array);
   }
 
   override write(chunk?: Uint8Array): Promise<void> {

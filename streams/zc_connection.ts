@@ -8,7 +8,8 @@ import { decodeSockaddr, type NetAddr } from "../ffi/sockaddr.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { Connection, ConnectionStats } from "../scheduler/connection.ts";
 import { asyncDispose } from "./async_dispose.ts";
-import { ZcWritableStream } from "./connection_writable.ts";
+import { type SendFileOptions, ZcWritableStream } from "./connection_writable.ts";
+import type { FileSource } from "./open_file.ts";
 import { pullReadable } from "./pull_readable.ts";
 
 /**
@@ -89,6 +90,20 @@ export class ZcConnection {
    */
   tryLease(size: number): Uint8Array | undefined {
     return this.connection.leases.tryLease(size);
+  }
+
+  /**
+   * Sends a file (a path, an fd, a Node `FileHandle`, a `Deno.FsFile` or a `Bun.file(path)`) with
+   * sendfile(2), in order with the stream's writes; resolves with the bytes sent. See
+   * {@link ZcWritableStream.sendFile} for the options and errors.
+   *
+   * @example
+   * ```ts
+   * const sent = await conn.sendFile("/srv/index.html");
+   * ```
+   */
+  sendFile(file: FileSource, options?: SendFileOptions): Promise<number> {
+    return this.writable.sendFile(file, options);
   }
 
   /** Counters: bytes per backend, zero-copied vs copied, notifications, syscalls, waits, downgrades. */

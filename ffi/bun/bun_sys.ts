@@ -35,6 +35,9 @@ const libc = dlopen("libc.so.6", {
   eventfd: { args: ["u32", "i32"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i32" },
   write: { args: ["i32", "ptr", "u64"], returns: "i32" },
+  open: { args: ["ptr", "i32"], returns: "i32" },
+  fstat: { args: ["i32", "ptr"], returns: "i32" },
+  sendfile: { args: ["i32", "i32", "ptr", "u64"], returns: "i32" },
   prlimit: { args: ["i32", "i32", "ptr", "ptr"], returns: "i32" },
   mmap: { args: ["u64", "u64", "i32", "i32", "i32", "i64"], returns: FFIType.i64_fast },
   munmap: { args: ["u64", "u64"], returns: "i32" },
@@ -123,6 +126,9 @@ export const bunSys: Sys = {
   eventfd: (initval, flags) => check(c.eventfd(initval, flags)),
   read: (fd, buf) => check(c.read(fd, buf, byteLengthOf(buf))),
   write: (fd, buf) => check(c.write(fd, buf, byteLengthOf(buf))),
+  open: (path, flags) => check(c.open(path, flags)),
+  fstat: (fd, stat) => check(c.fstat(fd, stat)),
+  sendfile: (outFd, inFd, offset, count) => check(c.sendfile(outFd, inFd, offset, count)),
   prlimit: (pid, resource, newLimit, oldLimit) => check(c.prlimit(pid, resource, newLimit, oldLimit)),
   mmap: (length, prot, flags, fd, offset) => {
     const r = Number(c.mmap(0, length, prot, flags, fd, offset));

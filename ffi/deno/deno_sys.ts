@@ -36,6 +36,9 @@ const libc = Deno.dlopen("libc.so.6", {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  sendfile: { parameters: ["i32", "i32", "buffer", "usize"], result: "i32" },
   prlimit: { parameters: ["i32", "i32", "buffer", "buffer"], result: "i32" },
   mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "i64" },
   munmap: { parameters: ["usize", "usize"], result: "i32" },
@@ -101,6 +104,9 @@ export const denoSys: Sys = {
   eventfd: (initval, flags) => check(c.eventfd(initval, flags)),
   read: (fd, buf) => check(c.read(fd, buf, BigInt(byteLengthOf(buf)))),
   write: (fd, buf) => check(c.write(fd, buf, BigInt(byteLengthOf(buf)))),
+  open: (path, flags) => check(c.open(path, flags)),
+  fstat: (fd, stat) => check(c.fstat(fd, stat)),
+  sendfile: (outFd, inFd, offset, count) => check(c.sendfile(outFd, inFd, offset, BigInt(count))),
   prlimit: (pid, resource, newLimit, oldLimit) => check(c.prlimit(pid, resource, newLimit, oldLimit)),
   mmap: (length, prot, flags, fd, offset) => {
     const r = Number(c.mmap(0n, BigInt(length), prot, flags, fd, BigInt(offset)));

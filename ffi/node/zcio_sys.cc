@@ -11,13 +11,16 @@
 #include <uv.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -222,6 +225,36 @@ Value Write(const CallbackInfo& info) {
   return Result(info.Env(), write(I32(info, 0), buf.data, buf.length));
 }
 
+// The path must end with a NUL byte inside the view: the kernel reads up to it.
+Value Open(const CallbackInfo& info) {
+  BYTES(path, 0);
+  if (path.length == 0 || path.data[path.length - 1] != 0) {
+    Napi::TypeError::New(info.Env(), "open: the path must end with a NUL byte").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Result(info.Env(), open(reinterpret_cast<const char*>(path.data), I32(info, 1)));
+}
+
+Value Fstat(const CallbackInfo& info) {
+  BYTES(stat_buf, 1);
+  if (stat_buf.length < sizeof(struct stat)) {
+    Napi::TypeError::New(info.Env(), "fstat: the buffer is smaller than struct stat").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Result(info.Env(), fstat(I32(info, 0), reinterpret_cast<struct stat*>(stat_buf.data)));
+}
+
+// The offset is an 8-byte off_t in the view, which the kernel advances by the bytes it sent.
+Value Sendfile(const CallbackInfo& info) {
+  BYTES(offset, 2);
+  if (offset.length < sizeof(off_t)) {
+    Napi::TypeError::New(info.Env(), "sendfile: the offset buffer is smaller than off_t").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Result(info.Env(), sendfile(I32(info, 0), I32(info, 1), reinterpret_cast<off_t*>(offset.data),
+                                     static_cast<size_t>(F64(info, 3))));
+}
+
 Value Prlimit(const CallbackInfo& info) {
   Bytes newLimit = ViewOrNull(info, 2);
   if (!newLimit.ok) return info.Env().Undefined();
@@ -421,6 +454,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FN("eventfd", Eventfd);
   FN("read", Read);
   FN("write", Write);
+  FN("open", Open);
+  FN("fstat", Fstat);
+  FN("sendfile", Sendfile);
   FN("prlimit", Prlimit);
   FN("mmap", Mmap);
   FN("munmap", Munmap);
