@@ -4,6 +4,8 @@
 // Run: node --test tests/ffi/
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { test as nodeTest } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -27,7 +29,8 @@ const EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
 const PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20;
 const RLIMIT_NOFILE = 7;
 const SYS_close = 3, SYS_mmap = 9, SYS_getpid = 39;
-const EBADF = 9, EAGAIN = 11, EINVAL = 22, ENOSYS = 38, EAFNOSUPPORT = 97, EINPROGRESS = 115;
+const O_RDONLY = 0, O_CLOEXEC = 0o2000000, S_IFMT = 0o170000, S_IFREG = 0o100000, STAT_SIZE = 144;
+const ENOENT = 2, EBADF = 9, EAGAIN = 11, EINVAL = 22, ENOSYS = 38, EAFNOSUPPORT = 97, EINPROGRESS = 115;
 const MSGHDR_SIZE = 56, MMSGHDR_SIZE = 64, IOVEC_SIZE = 16, EPOLL_EVENT_SIZE = 12;
 
 const sockaddrIn = (port) => {
@@ -215,6 +218,39 @@ test("an idle process exits once its wait has resolved", () => {
   assert.equal(r.signal, null, "the child hung (killed by the timeout)");
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "woke");
+});
+
+test("open, fstat and sendfile move a file's bytes to a socket from an offset", () => {
+  const path = `${tmpdir()}/zcio-addon-sendfile-${process.pid}`;
+  writeFileSync(path, "0123456789");
+  const { client, server, close } = tcpPair();
+  try {
+    assert.equal(sys.open(text(`${path}.missing\0`), O_RDONLY), -ENOENT);
+    assert.throws(() => sys.open(text(path), O_RDONLY), TypeError, "a path without its NUL byte");
+    const fd = sys.open(text(`${path}\0`), O_RDONLY | O_CLOEXEC);
+    assert.ok(fd > 0);
+    const stat = new Uint8Array(STAT_SIZE);
+    assert.equal(sys.fstat(fd, stat), 0);
+    const d = new DataView(stat.buffer);
+    assert.equal(d.getUint32(24, true) & S_IFMT, S_IFREG);
+    assert.equal(Number(d.getBigUint64(48, true)), 10);
+    assert.throws(() => sys.fstat(fd, new Uint8Array(16)), TypeError, "a buffer smaller than struct stat");
+    const offset = new Uint8Array(8);
+    offset[0] = 3;
+    assert.equal(sys.sendfile(client, fd, offset, 4), 4);
+    assert.equal(new DataView(offset.buffer).getBigUint64(0, true), 7n, "the kernel advanced the offset");
+    assert.equal(sys.sendfile(client, fd, offset, 100), 3, "to the end of the file");
+    assert.equal(sys.sendfile(client, fd, offset, 100), 0, "nothing past the end");
+    assert.throws(() => sys.sendfile(client, fd, new Uint8Array(4), 1), TypeError, "an offset smaller than off_t");
+    assert.equal(sys.sendfile(client, 1 << 20, offset, 1), -EBADF);
+    const got = new Uint8Array(16);
+    assert.equal(sys.recv(server, got, 0), 7);
+    assert.deepEqual(got.subarray(0, 7), text("3456789"));
+    assert.equal(sys.close(fd), 0);
+  } finally {
+    close();
+    rmSync(path, { force: true });
+  }
 });
 
 test("eventfd, read/write and poll", () => {
