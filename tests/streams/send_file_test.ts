@@ -17,6 +17,7 @@ import {
   hashOf,
   internals,
   openFds,
+  type Pair,
   readAll,
   readBytes,
   RunningHash,
@@ -43,6 +44,28 @@ const tempFile = async (what: string, size: number, seed: number): Promise<{ pat
   new XorShift(seed).fill(content);
   await writeFile(path, content);
   return { path, content };
+};
+
+/**
+ * Runs `body` with a new temp file of `size` pseudo-random bytes and a connected pair; then closes
+ * the pair, removes the file and checks that the process has the fds it had before.
+ */
+const withFileAndPair = async (
+  what: string,
+  size: number,
+  tuning: Record<string, unknown>,
+  body: (pair: Pair, path: string, content: Uint8Array) => Promise<void>,
+): Promise<void> => {
+  const fdsBefore = openFds();
+  const { path, content } = await tempFile(what, size, size ^ what.length);
+  const pair = await connectedPair("127.0.0.1", tuning);
+  try {
+    await body(pair, path, content);
+  } finally {
+    await pair.close();
+    await rm(path, { force: true });
+  }
+  assertEquals(openFds(), fdsBefore, "every fd is closed again");
 };
 
 const assertFailure = (e: unknown, code: string, what: string): ZcioError => {
@@ -90,11 +113,8 @@ test("sendFile: a 1 GiB file arrives whole, with the right hash, counted in stat
 });
 
 test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exactly; bad ranges and files fail before sending", async () => {
-  const fdsBefore = openFds();
-  const size = MiB + 123;
-  const { path, content } = await tempFile("ranges", size, 0xa11);
-  const pair = await connectedPair();
-  try {
+  await withFileAndPair("ranges", MiB + 123, {}, async (pair, path, content) => {
+    const size = content.length;
     const received = readAll(pair.server.readable);
     const cases: [number | undefined, number | undefined][] = [
       [0, 0],
@@ -134,11 +154,7 @@ test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exac
     assertEquals(got.length, want.length, "exactly the ranges' bytes arrived");
     assertEquals(hashOf(got), hashOf(want), "each range's bytes, in order");
     assertEquals(pair.client.stats().fileBytes, want.length, "stats() counts what went");
-  } finally {
-    await pair.close();
-    await rm(path, { force: true });
-  }
-  assertEquals(openFds(), fdsBefore, "every fd is closed again");
+  });
 });
 
 test("sendFile: a path, a file: URL, an fd, a Node FileHandle and the runtime's own file each send the file", async () => {
@@ -185,9 +201,7 @@ test("sendFile: a path, a file: URL, an fd, a Node FileHandle and the runtime's 
 
 for (const backend of BACKENDS) {
   test(`sendFile (${backend}): writes before and after it, small and large, awaited or not, arrive in order`, async () => {
-    const { path, content } = await tempFile(`order-${backend}`, 4 * MiB + 7, 0x0de + backend.length);
-    const pair = await connectedPair("127.0.0.1", { backend });
-    try {
+    await withFileAndPair(`order-${backend}`, 4 * MiB + 7, { backend }, async (pair, path, content) => {
       const received = readAll(pair.server.readable);
       const writer = pair.client.writable.getWriter();
       const pieces = (seed: number) => [new Uint8Array(100).fill(seed), new Uint8Array(300 * KiB).fill(seed + 1), new Uint8Array(5).fill(seed + 2)];
@@ -217,18 +231,12 @@ for (const backend of BACKENDS) {
       const want = concat(expected);
       assertEquals(got.length, want.length, "every byte arrived");
       assertEquals(hashOf(got), hashOf(want), "in the order written");
-    } finally {
-      await pair.close();
-      await rm(path, { force: true });
-    }
+    });
   });
 }
 
 test("sendFile: a file truncated during the send rejects with FILE_TRUNCATED and the bytes sent; the stream goes on", async () => {
-  const fdsBefore = openFds();
-  const { path, content } = await tempFile("truncated", 64 * MiB, 0x7c);
-  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  try {
+  await withFileAndPair("truncated", 64 * MiB, { backend: "copy" }, async (pair, path, content) => {
     const sending = pair.client.sendFile(path);
     // Nobody reads yet: the socket fills and the send waits for room.
     await stalled(() => pair.client.stats().fileBytes, () => internals(pair.client).outbox.queue.queuedBytes > 0);
@@ -246,18 +254,11 @@ test("sendFile: a file truncated during the send rejects with FILE_TRUNCATED and
     assertEquals(got.length, newSize + 10, "the file's remaining bytes, then the later write");
     assertEquals(hashOf(got.subarray(0, newSize)), hashOf(content.subarray(0, newSize)), "the file's bytes");
     assertEquals(got[newSize], 0xee, "the later write came after");
-  } finally {
-    await pair.close();
-    await rm(path, { force: true });
-  }
-  assertEquals(openFds(), fdsBefore, "every fd is closed again");
+  });
 });
 
 test("sendFile: a peer reset mid-file rejects it with ECONNRESET or EPIPE and the bytes sent", async () => {
-  const fdsBefore = openFds();
-  const { path } = await tempFile("reset", 64 * MiB, 0x4e5);
-  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  try {
+  await withFileAndPair("reset", 64 * MiB, { backend: "copy" }, async (pair, path) => {
     const sending = pair.client.sendFile(path);
     await stalled(() => pair.client.stats().fileBytes, () => internals(pair.client).outbox.queue.queuedBytes > 0);
     // Closing a socket with unread data makes the kernel answer with a reset (RST).
@@ -267,18 +268,11 @@ test("sendFile: a peer reset mid-file rejects it with ECONNRESET or EPIPE and th
     assertEquals(e.bytesSent, pair.client.stats().fileBytes, "bytesSent is what the kernel took");
     assert(e.bytesSent! > 0, "part of the file had gone");
     assert((await rejection(pair.client.sendFile(path))) instanceof ZcioError, "a later send fails too");
-  } finally {
-    await pair.close();
-    await rm(path, { force: true });
-  }
-  assertEquals(openFds(), fdsBefore, "every fd is closed again");
+  });
 });
 
 test("sendFile: a pending send holds later writes back; an abort mid-file stops it with the bytes sent and the stream goes on", async () => {
-  const fdsBefore = openFds();
-  const { path, content } = await tempFile("abort", 64 * MiB, 0xab);
-  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  try {
+  await withFileAndPair("abort", 64 * MiB, { backend: "copy" }, async (pair, path, content) => {
     const writer = pair.client.writable.getWriter();
     const controller = new AbortController();
     const sending = pair.client.sendFile(path, { signal: controller.signal });
@@ -300,11 +294,7 @@ test("sendFile: a pending send holds later writes back; an abort mid-file stops 
     assertEquals(hashOf(got.subarray(sent)), hashOf(new Uint8Array(10).fill(0xcc)), "then the later write");
     assertFailure(await rejection(pair.client.sendFile(path, { signal: controller.signal })), "ABORTED", "a send with an aborted signal");
     reader.releaseLock();
-  } finally {
-    await pair.close();
-    await rm(path, { force: true });
-  }
-  assertEquals(openFds(), fdsBefore, "every fd is closed again");
+  });
 });
 
 test("sendFile: 100 sends on 100 connections at once each arrive whole", async () => {
