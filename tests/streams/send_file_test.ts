@@ -9,7 +9,7 @@ import { open, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ZcioError } from "../../mod.ts";
+import { zcConnect, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import {
   concat,
@@ -20,6 +20,7 @@ import {
   type Pair,
   readAll,
   readBytes,
+  rssBytes,
   RunningHash,
   stalled,
   stateAfter,
@@ -90,6 +91,7 @@ test("sendFile: a 1 GiB file arrives whole, with the right hash, counted in stat
   }
   await file.close();
   const pair = await connectedPair();
+  const rssBefore = rssBytes();
   try {
     const got = new RunningHash();
     const receiving = (async () => {
@@ -105,6 +107,9 @@ test("sendFile: a 1 GiB file arrives whole, with the right hash, counted in stat
     const stats = pair.client.stats();
     assertEquals(stats.files, 1, "stats() counts the send");
     assertEquals(stats.fileBytes, GiB, "stats() counts its bytes");
+    // The receiver's chunks are garbage in the same process; the file itself never entered memory.
+    const grown = rssBytes() - rssBefore;
+    assert(grown < 256 * MiB, `the sender read nothing into memory (RSS grew ${(grown / MiB).toFixed(0)} MiB)`);
   } finally {
     await pair.close();
     await rm(path, { force: true });
@@ -115,6 +120,7 @@ test("sendFile: a 1 GiB file arrives whole, with the right hash, counted in stat
 test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exactly; bad ranges and files fail before sending", async () => {
   await withFileAndPair("ranges", MiB + 123, {}, async (pair, path, content) => {
     const size = content.length;
+    await using udp = await zcConnect({ hostname: "127.0.0.1", port: pair.listener.addr.port, transport: "udp" });
     const received = readAll(pair.server.readable);
     const cases: [number | undefined, number | undefined][] = [
       [0, 0],
@@ -143,6 +149,7 @@ test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exac
       ["a closed fd", pair.client.sendFile(1 << 20), "EBADF"],
       ["a device", pair.client.sendFile("/dev/null"), "NOT_A_FILE"],
       ["an unknown kind of file", pair.client.sendFile({} as never), "INVALID_OPTION"],
+      ["a UDP connection", udp.sendFile(path), "INVALID_OPTION"],
     ];
     for (const [what, sending, code] of fails) {
       const e = assertFailure(await rejection(sending), code, what);
@@ -182,6 +189,12 @@ test("sendFile: a path, a file: URL, an fd, a Node FileHandle and the runtime's 
       await send(file as never, "a Deno.FsFile");
       file.close();
     }
+    // While a pipe holds the stream, a send has no place in its order.
+    const piping = new AbortController();
+    const pipe = new ReadableStream<Uint8Array>().pipeTo(pair.client.writable, { signal: piping.signal, preventAbort: true });
+    assertFailure(await rejection(pair.client.sendFile(path)), "STREAM_LOCKED", "a send while a pipe holds the stream");
+    piping.abort();
+    await rejection(pipe);
     await pair.client.close();
     const got = await received;
     assertEquals(got.length, content.length * sends, "each send carried the whole file");
