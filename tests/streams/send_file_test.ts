@@ -57,11 +57,16 @@ const withFileAndPair = async (
   tuning: Record<string, unknown>,
   body: (pair: Pair, path: string, content: Uint8Array) => Promise<void>,
 ): Promise<void> => {
+  await warmUp();
   const fdsBefore = openFds();
   const { path, content } = await tempFile(what, size, size ^ what.length);
   const pair = await connectedPair("127.0.0.1", tuning);
   try {
     await body(pair, path, content);
+  } catch (e) {
+    // A send that never settled must not keep close() waiting for it.
+    await pair.client.abort();
+    throw e;
   } finally {
     await pair.close();
     await rm(path, { force: true });
@@ -165,6 +170,7 @@ test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exac
 });
 
 test("sendFile: a path, a file: URL, an fd, a Node FileHandle and the runtime's own file each send the file", async () => {
+  await warmUp();
   const fdsBefore = openFds();
   const { path, content } = await tempFile("sources", 300 * KiB, 0x50c);
   const pair = await connectedPair();
@@ -311,6 +317,7 @@ test("sendFile: a pending send holds later writes back; an abort mid-file stops 
 });
 
 test("sendFile: 100 sends on 100 connections at once each arrive whole", async () => {
+  await warmUp();
   const fdsBefore = openFds();
   const { path, content } = await tempFile("many", 8 * MiB, 0x100);
   const pairs = [];
