@@ -1,5 +1,6 @@
-/** SendQueue over real mmap'd staging memory (a Slab): staging, merging, wrap-around, borrowing, consuming. */
-import { BORROWED, SendQueue, STAGED } from "../../backends/send_queue.ts";
+/** SendQueue over real mmap'd staging memory (a Slab): staging, merging, wrap-around, borrowing, consuming, file segments. */
+import { FileSend } from "../../backends/file_send.ts";
+import { BORROWED, FILE, SendQueue, STAGED } from "../../backends/send_queue.ts";
 import { Slab } from "../../ffi/slab.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { detach, randomBytes, RunningHash, sys } from "../helpers.ts";
@@ -282,4 +283,40 @@ test("send_queue: an empty chunk is an empty segment of a datagram queue, holdin
   assert(stream.queue.stage(new Uint8Array(0)), "an empty chunk is taken");
   assertEquals([stream.queue.length, stream.queue.queuedBytes], [0, 0]);
   stream.slab.unmap();
+});
+
+test("send_queue: a file is a segment in its place: staged chunks do not merge across it, it survives growth, and consuming it completes it", () => {
+  const f = fixture(1 << 20);
+  const files: FileSend[] = [];
+  assertEquals(f.queue.beforeFirstFile(), -1, "no file queued");
+  // Enough segments to grow the ring (16 slots) twice, each file between two staged chunks.
+  for (let i = 0; i < 20; i++) {
+    f.queue.stage(randomBytes(10, i));
+    const file = new FileSend(-1, i * 100, 1000 + i, () => {});
+    files.push(file);
+    f.queue.file(file);
+  }
+  f.queue.stage(randomBytes(10, 99));
+  assertEquals(f.queue.length, 41, "staged chunks never merged across a file");
+  assertEquals(f.queue.beforeFirstFile(), 1, "one staged segment is ahead of the first file");
+  for (let i = 0; i < 20; i++) {
+    assertEquals(f.queue.kind(2 * i + 1), FILE);
+    assert(f.queue.fileAt(2 * i + 1) === files[i], `file ${i} kept its place through growth`);
+    assertEquals(f.queue.fileAt(2 * i), undefined, "a staged segment has no file");
+  }
+  const fileBytes = files.reduce((n, file) => n + file.length, 0);
+  assertEquals(f.queue.queuedBytes, 21 * 10 + fileBytes, "a file's range counts as queued");
+  f.queue.consume(10 + 400);
+  assertEquals(f.queue.remaining(0), 600, "part of the first file was sent");
+  assertEquals(f.queue.beforeFirstFile(), 0, "the file is at the head");
+  f.queue.consume(600);
+  assertEquals(f.queue.kind(0), STAGED, "the whole file was sent");
+  assertEquals(f.queue.beforeFirstFile(), 1);
+  f.queue.consume(10);
+  assert(f.queue.dropHead() === undefined, "dropping a file returns no view");
+  assertEquals(f.queue.beforeFirstFile(), 1);
+  f.queue.clear();
+  assertEquals(f.queue.beforeFirstFile(), -1, "clearing forgets every file");
+  assertEquals(f.queue.queuedBytes, 0);
+  f.slab.unmap();
 });
