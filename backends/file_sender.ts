@@ -9,18 +9,7 @@
  *
  * @module
  */
-import {
-  EAGAIN,
-  ECONNABORTED,
-  ECONNRESET,
-  EHOSTUNREACH,
-  EINTR,
-  ENETDOWN,
-  ENETUNREACH,
-  ENOTCONN,
-  EPIPE,
-  ETIMEDOUT,
-} from "../ffi/constants.ts";
+import { EAGAIN, ECONNABORTED, ECONNRESET, EHOSTUNREACH, EINTR, ENETDOWN, ENETUNREACH, ENOTCONN, EPIPE, ETIMEDOUT } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { errnoError, ZcioError } from "../ffi/zcio_error.ts";
 import { SUBMITTED, WOULD_BLOCK } from "./backend.ts";

@@ -125,9 +125,17 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
    *
    * @example
    * ```ts
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
+   * await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "the file's bytes");
    * const writer = conn.writable.getWriter();
-   * await writer.write(header);
-   * const sent = await conn.writable.sendFile("/srv/video.mp4", { offset: 0, length: 1 << 20 });
+   * writer.write(new TextEncoder().encode("header, then "));
+   * const sent = await conn.writable.sendFile(path, { offset: 4, length: 6 }); // "file's", after the header
+   * console.log(sent); // 6
+   * await Deno.remove(path);
    * ```
    */
   async sendFile(file: FileSource, options: SendFileOptions = {}): Promise<number> {

@@ -13,15 +13,19 @@ import type { Sys } from "../ffi/sys.ts";
 import { errnoError, ZcioError } from "../ffi/zcio_error.ts";
 
 /**
- * A file for `sendFile`: a path (string or `file:` URL), an fd, a Node `FileHandle`, a
- * `Deno.FsFile`, or a `Bun.file(path)` (not a slice of one: give `offset` and `length` instead).
+ * A file for `sendFile`: a path (string or `file:` URL), an fd, a Node `FileHandle` (`{ fd }`), a
+ * `Deno.FsFile` (`{ statSync() }`, typed by the part zcio uses: the Node build has no Deno types),
+ * or a `Bun.file(path)` (not a slice of one: give `offset` and `length` instead).
  */
-export type FileSource = string | URL | number | { readonly fd: number } | DenoFsFile | Blob;
+export type FileSource =
+  | string
+  | URL
+  | number
+  | { readonly fd: number }
+  | { statSync(): { readonly dev: number; readonly ino: number | null } }
+  | Blob;
 
-/** The part of `Deno.FsFile` zcio uses (typed here: the Node build has no Deno types). */
-interface DenoFsFile {
-  statSync(): { readonly dev: number; readonly ino: number | null };
-}
+type DenoFsFile = Extract<FileSource, { statSync(): unknown }>;
 
 /** A regular file, open for reading. */
 export interface OpenedFile {

@@ -99,7 +99,14 @@ export class ZcConnection {
    *
    * @example
    * ```ts
-   * const sent = await conn.sendFile("/srv/index.html");
+   * import { zcConnect, zcListen } from "@zcio/zcio";
+   *
+   * await using listener = await zcListen({ port: 0 });
+   * await using conn = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const path = await Deno.makeTempFile();
+   * await Deno.writeTextFile(path, "<html>hello</html>");
+   * console.log(await conn.sendFile(path)); // 18
+   * await Deno.remove(path);
    * ```
    */
   sendFile(file: FileSource, options?: SendFileOptions): Promise<number> {
