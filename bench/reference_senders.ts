@@ -3,6 +3,7 @@
  * `cc`) into a temporary directory when the reference bench starts, and run one process per run:
  *
  * - `tcp_send`: blocking `send()` of one reused buffer into the TCP sink;
+ * - `tcp_sendfile`: blocking `sendfile(2)` of a file into the TCP sink (for `send_file_bench.ts`);
  * - `udp_sendmsg copy|zerocopy`: `sendmsg`, or `sendmsg(MSG_ZEROCOPY)` reaping the error queue;
  * - `udp_io_uring send|send_zc|send_zc_fixed`: io_uring SEND, SEND_ZC, and SEND_ZC from a
  *   registered buffer, 8 requests per submit, through the raw system calls (no liburing).
@@ -20,7 +21,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
-export const C_PROGRAMS = ["tcp_send", "udp_sendmsg", "udp_io_uring"] as const;
+export const C_PROGRAMS = ["tcp_send", "tcp_sendfile", "udp_sendmsg", "udp_io_uring"] as const;
 export type CProgram = typeof C_PROGRAMS[number];
 
 /** Per program: the path of its binary, or why there is none. */
@@ -32,6 +33,8 @@ export interface CRun {
   readonly ns: number;
   /** Sends the kernel notified as copied (zero-copy modes), else -1. */
   readonly copiedSends: number;
+  /** The sender process's CPU time (user + system) until it reported. */
+  readonly cpuNs: number;
 }
 
 /** The sources: next to this file, or, for Node's compiled bench in dist/bench/, in the repository's bench/. */

@@ -5,8 +5,8 @@
  *   zcio writer (what a zcio user does without sendFile);
  * - pipeTo: the runtime's own file stream piped into `conn.writable` (`Bun.file(p).stream()`,
  *   `(await Deno.open(p)).readable`, Node's `Readable.toWeb(createReadStream(p))`);
- * - C sendfile: a loop of blocking sendfile(2) calls in a C program this bench builds with `cc`
- *   (skipped, with the reason, when that fails).
+ * - C sendfile: a loop of blocking sendfile(2) calls, `reference/tcp_sendfile.c`, built at start
+ *   as the reference bench builds its C senders (left out, with the reason, when that fails).
  * Each cell is the median of the runs in MB/s, and the sender's CPU time (user + system, from
  * getrusage of its process) per GiB sent.
  *
@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
 import { closeSync, createReadStream, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +23,7 @@ import process from "node:process";
 import { Readable } from "node:stream";
 import { zcConnect, type ZcConnection } from "../mod.ts";
 import { median } from "./median.ts";
+import { buildCSenders, runCSender } from "./reference_senders.ts";
 import { startSink } from "./start_sink.ts";
 
 const MiB = 1 << 20, GiB = 1 << 30;
@@ -102,75 +102,14 @@ const pipeToRun = (port: number, path: string) =>
     await (await fileStream(path)).pipeTo(conn.writable, { preventClose: true });
   });
 
-const C_SOURCE = String.raw`
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char** argv) {
-  if (argc != 3) return 1;
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  int fd = open(argv[1], O_RDONLY);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) return 2;
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(atoi(argv[2]));
-  a.sin_addr.s_addr = htonl(0x7f000001);
-  if (connect(s, (struct sockaddr*)&a, sizeof a) != 0) return 3;
-  off_t off = 0;
-  while (off < st.st_size) {
-    if (sendfile(s, fd, &off, st.st_size - off) <= 0) return 4;
-  }
-  shutdown(s, SHUT_WR);
-  unsigned char answer[8];
-  size_t got = 0;
-  while (got < 8) {
-    ssize_t n = read(s, answer + got, 8 - got);
-    if (n <= 0) return 5;
-    got += n;
-  }
-  double count;
-  __builtin_memcpy(&count, answer, 8);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  long cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-  printf("%.0f %.9f %ld\n", count, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, cpu);
-  return 0;
-}
-`;
-
-/** Builds the C sendfile loop; its path, or why it could not be built. */
-const buildC = (dir: string): { program: string } | { skipped: string } => {
-  const source = join(dir, "zcio-sendfile-bench.c"), program = join(dir, "zcio-sendfile-bench");
-  writeFileSync(source, C_SOURCE);
-  const built = spawnSync("cc", ["-O2", "-o", program, source], { encoding: "utf8" });
-  rmSync(source, { force: true });
-  if (built.error !== undefined) return { skipped: `cc could not run (${built.error.message})` };
-  if (built.status !== 0) return { skipped: `cc failed: ${built.stderr.trim().split("\n")[0]}` };
-  return { program };
-};
-
-const cRun = (program: string, port: number, path: string): Sample => {
-  const ran = spawnSync(program, [path, String(port)], { encoding: "utf8" });
-  if (ran.status !== 0) throw new Error(`the C sendfile loop exited with ${ran.status}: ${ran.stderr}`);
-  const [bytes, seconds, cpuMicros] = ran.stdout.trim().split(" ").map(Number);
-  return { bytes, seconds, cpuMicros };
+/** One run of the C sendfile(2) loop (`bench/reference/tcp_sendfile.c`), which times itself. */
+const cRun = async (program: string, port: number, path: string): Promise<Sample> => {
+  const run = await runCSender(program, [String(port), path]);
+  return { bytes: run.bytes, seconds: run.ns / 1e9, cpuMicros: run.cpuNs / 1000 };
 };
 
 const main = async (): Promise<void> => {
-  const dir = tmpdir();
-  const path = join(dir, `zcio-sendfile-bench-${process.pid}.bin`);
+  const path = join(tmpdir(), `zcio-sendfile-bench-${process.pid}.bin`);
   // Pseudo-random 1 MiB blocks; reading the file once afterwards leaves it in the page cache.
   const block = new Uint8Array(MiB);
   for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
@@ -183,14 +122,15 @@ const main = async (): Promise<void> => {
   const warm = openSync(path, "r");
   while (readSync(warm, block, 0, block.length, null) > 0);
   closeSync(warm);
-  const c = buildC(dir);
+  const { binaries, remove } = buildCSenders();
+  const c = binaries.tcp_sendfile;
   const sink = await startSink();
-  const variants: [string, () => Promise<Sample> | Sample][] = [
+  const variants: [string, () => Promise<Sample>][] = [
     ["sendFile", () => sendFileRun(sink.port, path)],
     ["read + write (256 KiB buffer)", () => readWriteRun(sink.port, path)],
     [`pipeTo (${runtime}'s file stream)`, () => pipeToRun(sink.port, path)],
   ];
-  if ("program" in c) variants.push(["C sendfile(2) loop", () => cRun(c.program, sink.port, path)]);
+  if ("path" in c) variants.push(["C sendfile(2) loop", () => cRun(c.path, sink.port, path)]);
   const samples = new Map<string, Sample[]>(variants.map(([name]) => [name, []]));
   try {
     // What zcio sets up once per process (the probe, the waiter thread) is not any variant's cost.
@@ -207,24 +147,25 @@ const main = async (): Promise<void> => {
   } finally {
     sink.stop();
     rmSync(path, { force: true });
-    if ("program" in c) rmSync(c.program, { force: true });
+    remove();
   }
   const lines = [
     `sending a cached ${sizeBytes / MiB} MiB file over loopback TCP into the sink, ${runtime}, median of ${runCount} run(s)`,
     "",
-    "| sender | MB/s | sender CPU, ms per GiB | MB/s vs read + write | CPU vs read + write |",
-    "|---|---|---|---|---|",
+    "| sender | MB/s | sender CPU, ms per GiB | MB/s vs read + write | CPU vs read + write | MB/s vs C sendfile |",
+    "|---|---|---|---|---|---|",
   ];
   const mbps = (s: Sample[]) => median(s.map((x) => x.bytes / x.seconds / 1e6));
   const cpuPerGiB = (s: Sample[]) => median(s.map((x) => x.cpuMicros / 1000 / (x.bytes / GiB)));
   const base = samples.get("read + write (256 KiB buffer)")!;
+  const cLoop = samples.get("C sendfile(2) loop");
   for (const [name, s] of samples) {
     lines.push(
       `| ${name} | ${mbps(s).toFixed(0)} | ${cpuPerGiB(s).toFixed(0)} | ${(mbps(s) / mbps(base)).toFixed(2)}x | ` +
-        `${(cpuPerGiB(s) / cpuPerGiB(base)).toFixed(2)}x |`,
+        `${(cpuPerGiB(s) / cpuPerGiB(base)).toFixed(2)}x | ${cLoop === undefined ? "—" : `${(mbps(s) / mbps(cLoop)).toFixed(2)}x`} |`,
     );
   }
-  if ("skipped" in c) lines.push(`| C sendfile(2) loop | skipped: ${c.skipped} | | | |`);
+  if ("skipped" in c) lines.push(`| C sendfile(2) loop | skipped: ${c.skipped} | | | | |`);
   console.log(lines.join("\n"));
 };
 

@@ -2,7 +2,8 @@
  * What the reference senders share: their arguments, the connected socket to 127.0.0.1, the
  * clock, the guard that keeps UDP senders inside the benchmark's own network namespace, and the
  * one line of JSON each prints: {"bytes": sent, "ns": from socket() to the last completion,
- * "copiedSends": sends the kernel reported as copied (zero-copy senders; -1 for the others)}.
+ * "copiedSends": sends the kernel reported as copied (zero-copy senders; -1 for the others),
+ * "cpuNs": the process's CPU time, user + system (getrusage), until then}.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -71,5 +73,8 @@ static inline void assert_in_blackhole(void) {
 }
 
 static inline void report(long long bytes, double ns, long long copied_sends) {
-  printf("{\"bytes\":%lld,\"ns\":%.0f,\"copiedSends\":%lld}\n", bytes, ns, copied_sends);
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) < 0) die("getrusage");
+  double cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+  printf("{\"bytes\":%lld,\"ns\":%.0f,\"copiedSends\":%lld,\"cpuNs\":%.0f}\n", bytes, ns, copied_sends, cpu_ns);
 }
