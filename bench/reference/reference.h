@@ -78,3 +78,22 @@ static inline void report(long long bytes, double ns, long long copied_sends) {
   double cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
   printf("{\"bytes\":%lld,\"ns\":%.0f,\"copiedSends\":%lld,\"cpuNs\":%.0f}\n", bytes, ns, copied_sends, cpu_ns);
 }
+
+/* Ends a TCP sender's run: half-closes `fd`, reads the sink's answer (the byte count it received,
+ * a little-endian float64), and reports that count with the time since `started`. */
+static inline void finish_tcp(int fd, double started) {
+  if (shutdown(fd, SHUT_WR) < 0) die("shutdown");
+  unsigned char answer[8];
+  size_t got = 0;
+  while (got < sizeof answer) {
+    ssize_t n = recv(fd, answer + got, sizeof answer - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die("recv (the sink's count)");
+    got += (size_t)n;
+  }
+  double elapsed = now_ns() - started;
+  close(fd);
+  double counted;
+  memcpy(&counted, answer, sizeof counted); /* x86_64 is little-endian, as the sink writes it */
+  report((long long)counted, elapsed, -1);
+}
