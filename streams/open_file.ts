@@ -81,6 +81,8 @@ const resolveSource = (sys: Sys, file: FileSource): { fd: number; owned: boolean
 };
 
 const openPath = (sys: Sys, path: string): { fd: number; owned: boolean; name: string } | ZcioError => {
+  // The kernel would stop at the first NUL and open another file.
+  if (path.includes("\0")) return invalid(`a path cannot hold a NUL character: ${JSON.stringify(path)}`);
   const fd = sys.open(new TextEncoder().encode(`${path}\0`), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errnoError(`open ${JSON.stringify(path)}`, fd);
   return { fd, owned: true, name: JSON.stringify(path) };

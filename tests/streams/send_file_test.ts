@@ -150,6 +150,7 @@ test("sendFile: ranges (empty, first byte, last byte, middle, whole) arrive exac
       ["a negative offset", pair.client.sendFile(path, { offset: -1 }), "INVALID_OPTION"],
       ["a fractional length", pair.client.sendFile(path, { length: 1.5 }), "INVALID_OPTION"],
       ["a missing file", pair.client.sendFile(`${path}.missing`), "ENOENT"],
+      ["a path with a NUL", pair.client.sendFile(`${path}\0.other`), "INVALID_OPTION"],
       ["a directory", pair.client.sendFile(tmpdir()), "EISDIR"],
       ["a closed fd", pair.client.sendFile(1 << 20), "EBADF"],
       ["a device", pair.client.sendFile("/dev/null"), "NOT_A_FILE"],
