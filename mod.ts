@@ -39,15 +39,7 @@ export type { BackendName, ZcioErrorCode } from "./ffi/zcio_error.ts";
 export type { NetAddr } from "./ffi/sockaddr.ts";
 export type { BackendChoice, ConnectOptions, DatagramListenOptions, ListenOptions, TcpOptions, TuningOptions } from "./streams/options.ts";
 export { SizePolicy } from "./backends/size_policy.ts";
-export type {
-  PolicyBackend,
-  PolicyBand,
-  PolicyBandJson,
-  PolicyRuntime,
-  SizePolicyJson,
-  Transport,
-  TransportBandsJson,
-} from "./backends/size_policy.ts";
+export type { PolicyBackend, PolicyBand, PolicyBandJson, PolicyRuntime, SizePolicyJson, Transport, TransportBandsJson } from "./backends/size_policy.ts";
 export type { ConnectionStats } from "./scheduler/connection.ts";
 export { COPY_REASONS } from "./backends/send_stats.ts";
 export type { CopyReason, SendStatsSnapshot } from "./backends/send_stats.ts";

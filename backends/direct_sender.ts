@@ -57,8 +57,7 @@ export abstract class DirectSender implements Backend {
 }
 
 /** Whether the `i`-th segment is one to send with MSG_ZEROCOPY: owned, and not routed to copy. */
-export const zerocopyRoute = (queue: SendQueue, i: number): boolean =>
-  queue.kind(i) === OWNED && queue.route(i) !== ROUTE_COPY;
+export const zerocopyRoute = (queue: SendQueue, i: number): boolean => queue.kind(i) === OWNED && queue.route(i) !== ROUTE_COPY;
 
 /**
  * Counts the first `sent` bytes of the oldest `segments` segments, just sent by copy on a socket
@@ -69,13 +68,7 @@ export const countCopied = (queue: SendQueue, segments: number, sent: number, ow
   for (let i = 0; i < segments && sent > 0; i++) {
     const bytes = Math.min(queue.remaining(i), sent);
     const kind = queue.kind(i);
-    const reason = kind === STAGED
-      ? COPIED_STAGED
-      : kind === BORROWED
-      ? COPIED_BORROWED
-      : queue.route(i) === ROUTE_COPY
-      ? COPIED_ROUTED
-      : ownedReason;
+    const reason = kind === STAGED ? COPIED_STAGED : kind === BORROWED ? COPIED_BORROWED : queue.route(i) === ROUTE_COPY ? COPIED_ROUTED : ownedReason;
     stats.copied[reason] += bytes;
     sent -= bytes;
   }

@@ -24,11 +24,11 @@
  * @module
  */
 import {
-  ECANCELED,
   EAGAIN,
+  ECANCELED,
   ECONNREFUSED,
-  EINVAL,
   EINTR,
+  EINVAL,
   ENOMEM,
   IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF,
@@ -50,8 +50,7 @@ import type { UringClient, UringDispatcher } from "./uring_dispatcher.ts";
 const MAX_CHAIN = 64;
 
 /** Why an io_uring socket sends by copy after the kernel reported copies. */
-export const URING_COPIED_REASON =
-  "io_uring: SEND_ZC notifications report IORING_NOTIF_USAGE_ZC_COPIED (loopback, or a device " +
+export const URING_COPIED_REASON = "io_uring: SEND_ZC notifications report IORING_NOTIF_USAGE_ZC_COPIED (loopback, or a device " +
   "without scatter-gather), so zero-copy only adds work; sending by copy through the ring";
 
 /** Slot states: a SEND; a SEND_ZC before its first CQE; a SEND_ZC whose notification is due. */
@@ -175,11 +174,7 @@ export class IoUringSender implements Backend, UringClient {
         this.#views[slot] = owned !== undefined && bufferOf(owned) === registered ? owned : undefined;
       }
       this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
-      this.#copiedBecause[slot] = owned === undefined
-        ? COPIED_STAGED
-        : this.#downgrade.enabled
-        ? COPIED_NO_BUFFERS
-        : COPIED_DOWNGRADED;
+      this.#copiedBecause[slot] = owned === undefined ? COPIED_STAGED : this.#downgrade.enabled ? COPIED_NO_BUFFERS : COPIED_DOWNGRADED;
       this.#bytes[slot] = length;
       if (i < n - 1) ring.setSqeFlags(sqe, IOSQE_IO_LINK);
     }

@@ -13,11 +13,7 @@ import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE } from "../ffi/constants.ts";
 import type { Slab } from "../ffi/slab.ts";
 import { MSGHDR_SIZE, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
-import {
-  decodeZerocopyNotification,
-  NOTIFICATION_CONTROL_BYTES,
-  type ZerocopyRange,
-} from "../ffi/zerocopy_notification.ts";
+import { decodeZerocopyNotification, NOTIFICATION_CONTROL_BYTES, type ZerocopyRange } from "../ffi/zerocopy_notification.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
@@ -26,13 +22,11 @@ import type { SendStats } from "./send_stats.ts";
 export const MSG_ZEROCOPY_CONTROL_BYTES = MSGHDR_SIZE + 8 + NOTIFICATION_CONTROL_BYTES;
 
 /** Why a socket stops sending zero-copy when the kernel copies. */
-export const COPIED_REASON =
-  "msg_zerocopy: the kernel reported SO_EE_CODE_ZEROCOPY_COPIED (loopback, or a device without " +
+export const COPIED_REASON = "msg_zerocopy: the kernel reported SO_EE_CODE_ZEROCOPY_COPIED (loopback, or a device without " +
   "scatter-gather), so zero-copy only adds work; sending by copy";
 
 /** Why a socket stops sending zero-copy when the kernel refuses a zero-copy send with nothing pinned. */
-export const NO_BUFFERS_REASON =
-  "msg_zerocopy: ENOBUFS with no zero-copy send in flight: net.core.optmem_max, or RLIMIT_MEMLOCK " +
+export const NO_BUFFERS_REASON = "msg_zerocopy: ENOBUFS with no zero-copy send in flight: net.core.optmem_max, or RLIMIT_MEMLOCK " +
   "(without CAP_IPC_LOCK), is too small for one; sending by copy";
 
 const NO_NUMBERS = new Float64Array(0);

@@ -33,8 +33,7 @@ export const VERDICT_TTL_MS = 60_000;
 export const MAX_PEERS = 256;
 
 /** Why a new connection starts by copy. */
-export const PEER_COPIES_REASON =
-  "auto: the kernel copied zero-copy sends to this peer on a connection less than a minute ago (loopback, or a " +
+export const PEER_COPIES_REASON = "auto: the kernel copied zero-copy sends to this peer on a connection less than a minute ago (loopback, or a " +
   "device without scatter-gather); sending by copy, and trying zero-copy again after reprobeBytes (doubled for " +
   "each re-probe it copied too)";
 

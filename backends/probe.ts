@@ -10,10 +10,10 @@ import {
   ENOPROTOOPT,
   MSG_DONTWAIT,
   MSG_ZEROCOPY,
-  SOCK_DGRAM,
   RLIMIT_MEMLOCK,
   SO_ZEROCOPY,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_STREAM,
   SOL_SOCKET,
   SYS_io_uring_setup,
@@ -23,15 +23,7 @@ import { loadSys } from "../ffi/load_sys.ts";
 import type { RuntimeName, Sys } from "../ffi/sys.ts";
 import { Slab } from "../ffi/slab.ts";
 import { encodeSockaddr } from "../ffi/sockaddr.ts";
-import {
-  CMSGHDR_SIZE,
-  cmsgAlign,
-  getU64,
-  setIovec,
-  setMsghdr,
-  setU64,
-  SOCKADDR_STORAGE_SIZE,
-} from "../ffi/structs.ts";
+import { cmsgAlign, CMSGHDR_SIZE, getU64, setIovec, setMsghdr, setU64, SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import { readFileSync } from "node:fs";
 import { probeOps } from "../ffi/io_uring/probe_ops.ts";
 import { Ring } from "../ffi/io_uring/ring.ts";
@@ -103,23 +95,25 @@ export const probeWith = (sys: Sys): ProbeResult => (cached ??= run(sys));
 const run = (sys: Sys): ProbeResult => {
   const ioUring = probeIoUring(sys);
   const ops = ioUring.available ? probeOps(sys) : undefined;
-  const ring = ioUring.available ? probeRing(sys) : { ring: { available: false, reason: ioUring.reason }, buffers: { available: false, reason: ioUring.reason } };
+  const ring = ioUring.available
+    ? probeRing(sys)
+    : { ring: { available: false, reason: ioUring.reason }, buffers: { available: false, reason: ioUring.reason } };
   return {
-  runtime: sys.runtime,
-  kernel: readText("/proc/sys/kernel/osrelease") ?? "unknown",
-  ioUring,
-  ioUringOps: {
-    sendZc: ops?.sendZc ?? false,
-    sendmsgZc: ops?.sendmsgZc ?? false,
-    send: ops?.send ?? false,
-    reportUsage: ops?.reportUsage ?? false,
-  },
-  ioUringRing: ring.ring,
-  registeredBuffers: ring.buffers,
-  msgZerocopy: probeZerocopy(sys),
-  scmZcNotification: probeScmZcNotification(sys),
-  memlockBytes: memlock(sys),
-  optmemMax: Number(readText("/proc/sys/net/core/optmem_max") ?? NaN) || undefined,
+    runtime: sys.runtime,
+    kernel: readText("/proc/sys/kernel/osrelease") ?? "unknown",
+    ioUring,
+    ioUringOps: {
+      sendZc: ops?.sendZc ?? false,
+      sendmsgZc: ops?.sendmsgZc ?? false,
+      send: ops?.send ?? false,
+      reportUsage: ops?.reportUsage ?? false,
+    },
+    ioUringRing: ring.ring,
+    registeredBuffers: ring.buffers,
+    msgZerocopy: probeZerocopy(sys),
+    scmZcNotification: probeScmZcNotification(sys),
+    memlockBytes: memlock(sys),
+    optmemMax: Number(readText("/proc/sys/net/core/optmem_max") ?? NaN) || undefined,
   };
 };
 

@@ -265,8 +265,7 @@ export class SendQueue {
     // An empty staged segment (an empty datagram) holds no staging bytes.
     if (this.#kinds[s] === STAGED) {
       if (this.#lengths[s] > 0) this.#unreserve(this.#starts[s], this.#lengths[s]);
-    }
-    else if (this.#kinds[s] === OWNED) this.#ownedBytes -= this.#lengths[s] - this.#progress[s];
+    } else if (this.#kinds[s] === OWNED) this.#ownedBytes -= this.#lengths[s] - this.#progress[s];
     else if (this.#kinds[s] === FILE) {
       this.#files[s] = undefined;
       this.#fileCount--;

@@ -264,7 +264,9 @@ const readPolicyFile = (path: string): SizePolicy => {
   } catch (e) {
     throw new ZcioError({
       code: "INVALID_OPTION",
-      message: `policy file ${path} could not be read (${(e as { code?: string }).code ?? String(e)}); give the path of a policy.json written by \`npm run bench\``,
+      message: `policy file ${path} could not be read (${
+        (e as { code?: string }).code ?? String(e)
+      }); give the path of a policy.json written by \`npm run bench\``,
     });
   }
   let value: unknown;

@@ -25,9 +25,7 @@ export const BLACKHOLE_SETUP = "ip link set lo up && tc qdisc add dev lo root pf
 
 /** Why this process cannot make the namespace, or undefined when it can (root). */
 export const blackholeUnavailable = (): string | undefined =>
-  process.getuid?.() === 0
-    ? undefined
-    : "needs root (a private network namespace with a dropping qdisc); run as root to include it";
+  process.getuid?.() === 0 ? undefined : "needs root (a private network namespace with a dropping qdisc); run as root to include it";
 
 /**
  * Runs `script` (a module next to this one, named without extension) in this runtime inside a new
@@ -48,9 +46,7 @@ export const runInBlackhole = <T>(
   const ext = import.meta.url.endsWith(".js") ? "js" : "ts"; // Node runs the compiled bench
   const path = fileURLToPath(new URL(`./${script}.${ext}`, import.meta.url));
   const g = globalThis as { Deno?: { execPath(): string } };
-  const runtime = g.Deno
-    ? [g.Deno.execPath(), "run", "-A", ...denoFlags, path]
-    : [process.execPath, path];
+  const runtime = g.Deno ? [g.Deno.execPath(), "run", "-A", ...denoFlags, path] : [process.execPath, path];
   const argv = ["-n", "sh", "-c", `${BLACKHOLE_SETUP} && exec "$@"`, "sh", ...runtime, ...args];
   const reported = runReportingChild<T>("unshare", argv, progressPrefix, onProgress, {
     ...env,

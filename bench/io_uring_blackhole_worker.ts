@@ -133,7 +133,7 @@ const ringFloorOnce = async (size: number, times: number): Promise<number> => {
   if (!registration.ok) throw new Error(`ring floor: ${registration.reason}`);
   const buffers = registration.buffers;
   buffers.bytes.fill(1);
-  const fd = sys.socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */, 0);
+  const fd = sys.socket(2, /* AF_INET */ 2, /* SOCK_DGRAM */ 0);
   sys.connect(fd, encodeSockaddr("127.0.0.1", 9)!);
   const slots = Math.floor(buffers.size / 65536), noop = () => {};
   const started = performance.now();
@@ -141,7 +141,7 @@ const ringFloorOnce = async (size: number, times: number): Promise<number> => {
   while (completions < times * 2) {
     const n = Math.min(64, times - sent);
     for (let i = 0; i < n; i++, sent++) {
-      ring.prepSendZcFixed(ring.getSqe(), fd, buffers.addr + (sent % slots) * 65536, size, 0, 8 /* REPORT_USAGE */, sent, 0);
+      ring.prepSendZcFixed(ring.getSqe(), fd, buffers.addr + (sent % slots) * 65536, size, 0, 8, /* REPORT_USAGE */ sent, 0);
     }
     ring.submit(0, true);
     completions += ring.reap(noop);

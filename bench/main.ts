@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { accepted, acceptanceChecks, formatChecks, verdict } from "./acceptance.ts";
+import { acceptanceChecks, accepted, formatChecks, verdict } from "./acceptance.ts";
 import { calibratedPolicy } from "./calibrated_policy.ts";
 import type { Mode } from "./calibration_plan.ts";
 import { calibrationSummary } from "./calibration_summary.ts";
@@ -117,8 +117,11 @@ async function otherRuntime(runtime: string): Promise<RuntimeResult> {
   if (command === undefined) return skipped(`unknown runtime (bun, deno or node)`);
   if (command[0] !== "node" && !existsSync(command[0])) return skipped(`${command[0]} is missing (npm ci installs it)`);
   progress(`${runtime}: starting its half`);
-  const half = await runReportingChild<RuntimeResult>(command[0], [...command.slice(1), `--${mode}`, "--half"], "[half] ", (line) =>
-    progress(line.slice("[half] ".length))
+  const half = await runReportingChild<RuntimeResult>(
+    command[0],
+    [...command.slice(1), `--${mode}`, "--half"],
+    "[half] ",
+    (line) => progress(line.slice("[half] ".length)),
   );
   return typeof half === "string" ? skipped(`its half: ${half}`) : half;
 }

@@ -60,9 +60,7 @@ const sendNode = async (port: number, times: number, chunkAt: (i: number) => Uin
   // Node queues every send; wait for each so the queue stays short, as the others do.
   for (let i = 0; i < times; i++) {
     const chunk = chunkAt(i);
-    await new Promise<void>((resolve, reject) =>
-      socket.send(chunk, (e) => (e && (e as { code?: string }).code !== "ENOBUFS" ? reject(e) : resolve()))
-    );
+    await new Promise<void>((resolve, reject) => socket.send(chunk, (e) => (e && (e as { code?: string }).code !== "ENOBUFS" ? reject(e) : resolve())));
     bytes += chunk.length;
   }
   socket.close();

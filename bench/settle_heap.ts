@@ -48,9 +48,7 @@ const V8_PAUSE_MS = 10;
  * older buffers. Smaller runs do not pause, since an idle CPU before a run slows short runs.
  */
 export const settleAfterPreparing = (bytes: number): Promise<void> =>
-  bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES
-    ? Promise.resolve()
-    : new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
+  bun !== undefined || bytes < V8_EXTERNAL_LIMIT_BYTES ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, V8_PAUSE_MS));
 
 /** Where {@link emptyYoungGeneration}'s garbage goes, so that allocating it is not optimized away. */
 // deno-lint-ignore no-unused-vars -- written only, which is its purpose

@@ -10,5 +10,4 @@
  *
  * @module
  */
-export const label = (size: number): string =>
-  size >= 1 << 20 ? `${size / (1 << 20)} MiB` : size >= 1024 ? `${+(size / 1024).toFixed(1)} KiB` : `${size} B`;
+export const label = (size: number): string => size >= 1 << 20 ? `${size / (1 << 20)} MiB` : size >= 1024 ? `${+(size / 1024).toFixed(1)} KiB` : `${size} B`;

@@ -43,8 +43,7 @@ export const runs = (quick: boolean): number => (quick ? 5 : 15);
 const WARMUPS = 2;
 
 /** Bytes one run sends: enough that connection setup is noise; small chunks send a quarter. */
-export const bytesPerRun = (size: number, quick: boolean): number =>
-  (quick ? 64 : 256) * MiB / (size < 4096 ? 4 : 1);
+export const bytesPerRun = (size: number, quick: boolean): number => (quick ? 64 : 256) * MiB / (size < 4096 ? 4 : 1);
 
 /** Runs every mode at every size into `target`; `onProgress` hears about each finished task. */
 export const runZerocopyModes = async (

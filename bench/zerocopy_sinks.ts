@@ -42,7 +42,7 @@ export const zerocopySinks = async (quick: boolean, onProgress: (what: string) =
   const row = (sink: string, r: SizeResult) => {
     const m = (mode: Mode) => r.modes[mode];
     const copy = m("copy").mbps;
-    const cpu = MODES.map((mode) => (m(mode).cpuMicrosPerMB).toFixed(0)).join(" / ");
+    const cpu = MODES.map((mode) => m(mode).cpuMicrosPerMB.toFixed(0)).join(" / ");
     const label = r.size === MAX_DATAGRAM ? "64 KiB (65507 B)" : `${r.size / KiB} KiB`;
     lines.push(
       `| ${sink} | ${label} | ${copy.toFixed(0)} | ${m("msg_zerocopy").mbps.toFixed(0)} | ` +

@@ -19,8 +19,7 @@
  */
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const getter = (name: PropertyKey, proto: object = TypedArrayPrototype) =>
-  Object.getOwnPropertyDescriptor(proto, name)!.get!;
+const getter = (name: PropertyKey, proto: object = TypedArrayPrototype) => Object.getOwnPropertyDescriptor(proto, name)!.get!;
 const bufferGetter = getter("buffer");
 const byteOffsetGetter = getter("byteOffset");
 const byteLengthGetter = getter("byteLength");

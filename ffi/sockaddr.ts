@@ -77,8 +77,7 @@ export const parseIPv6 = (text: string): Uint8Array | undefined => {
 };
 
 /** True if `hostname` is a numeric IPv4 or IPv6 address. */
-export const isIPAddress = (hostname: string): boolean =>
-  parseIPv4(hostname) !== undefined || parseIPv6(hostname) !== undefined;
+export const isIPAddress = (hostname: string): boolean => parseIPv4(hostname) !== undefined || parseIPv6(hostname) !== undefined;
 
 /** The sockaddr for a numeric address and port; undefined if `hostname` is not numeric. */
 export const encodeSockaddr = (hostname: string, port: number): Uint8Array | undefined => {

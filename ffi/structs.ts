@@ -24,8 +24,7 @@ export const setU64 = (d: DataView, offset: number, value: number): void => {
 };
 
 /** Reads a u64 below 2^53. */
-export const getU64 = (d: DataView, offset: number): number =>
-  d.getUint32(offset, true) + d.getUint32(offset + 4, true) * TWO_32;
+export const getU64 = (d: DataView, offset: number): number => d.getUint32(offset, true) + d.getUint32(offset + 4, true) * TWO_32;
 
 /** `struct iovec { void *iov_base; size_t iov_len; }` */
 export const setIovec = (d: DataView, offset: number, base: number, length: number): void => {

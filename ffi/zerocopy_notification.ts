@@ -6,15 +6,8 @@
  *
  * @module
  */
-import {
-  IP_RECVERR,
-  IPV6_RECVERR,
-  SO_EE_CODE_ZEROCOPY_COPIED,
-  SO_EE_ORIGIN_ZEROCOPY,
-  SOL_IP,
-  SOL_IPV6,
-} from "./constants.ts";
-import { CMSGHDR_SIZE, cmsgAlign, getU64 } from "./structs.ts";
+import { IP_RECVERR, IPV6_RECVERR, SO_EE_CODE_ZEROCOPY_COPIED, SO_EE_ORIGIN_ZEROCOPY, SOL_IP, SOL_IPV6 } from "./constants.ts";
+import { cmsgAlign, CMSGHDR_SIZE, getU64 } from "./structs.ts";
 
 /** Control space for one notification: 60 bytes on IPv6, rounded up with room to spare. */
 export const NOTIFICATION_CONTROL_BYTES = 128;

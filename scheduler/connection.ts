@@ -10,7 +10,7 @@ import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { AutoBackend } from "../backends/auto_backend.ts";
 import type { Backend } from "../backends/backend.ts";
-import { ChunkRouter, type RouteAvailability, routeTable, type RouteTable } from "../backends/chunk_router.ts";
+import { ChunkRouter, type RouteAvailability, type RouteTable, routeTable } from "../backends/chunk_router.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
 import type { FileSend } from "../backends/file_send.ts";
 import { FileSender } from "../backends/file_sender.ts";
@@ -19,7 +19,7 @@ import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocop
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
 import { UringDispatcher } from "../backends/uring_dispatcher.ts";
 import { PathVerdicts } from "../backends/path_verdicts.ts";
-import { probeWith, type ProbeResult } from "../backends/probe.ts";
+import { type ProbeResult, probeWith } from "../backends/probe.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
@@ -258,7 +258,9 @@ export class Connection {
   abortWrite(reason?: unknown): void {
     this.#writeClosed = true;
     this.outbox.fail(
-      reason instanceof ZcioError ? reason : new ZcioError({ code: "ABORTED", message: `writing was aborted${reason === undefined ? "" : `: ${String(reason)}`}` }),
+      reason instanceof ZcioError
+        ? reason
+        : new ZcioError({ code: "ABORTED", message: `writing was aborted${reason === undefined ? "" : `: ${String(reason)}`}` }),
     );
     // A send fiber waiting for the socket to drain must stop now, not when (if ever) the peer reads;
     // a resume of a wait that already ended is ignored.

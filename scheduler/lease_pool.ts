@@ -168,7 +168,8 @@ export class LeasePool {
     if ((this.registered === undefined || !this.registered.fits(size)) && size > this.maxLeaseBytes) {
       throw new ZcioError({
         code: "INVALID_OPTION",
-        message: `a lease of ${size} bytes is larger than this connection's lease memory (maxLeaseBytes ${this.maxLeaseBytes}); raise maxLeaseBytes or lease less`,
+        message:
+          `a lease of ${size} bytes is larger than this connection's lease memory (maxLeaseBytes ${this.maxLeaseBytes}); raise maxLeaseBytes or lease less`,
       });
     }
   }

@@ -353,8 +353,7 @@ export class Outbox {
 const INLINE_BATCH_BYTES = 1 << 20;
 
 /** The error for using a stream or connection after it was closed. */
-export const closedError = (): ZcioError =>
-  new ZcioError({ code: "CLOSED", message: "the stream is closed; open a new connection to send more" });
+export const closedError = (): ZcioError => new ZcioError({ code: "CLOSED", message: "the stream is closed; open a new connection to send more" });
 
 /** Whether `chunk` is all of a buffer that can be transferred (not a SharedArrayBuffer). */
 const spansWholeBuffer = (chunk: Uint8Array): boolean => {

@@ -4,14 +4,7 @@
  *
  * @module
  */
-import {
-  bufferOf,
-  byteLengthOf,
-  byteOffsetOf,
-  elementAt,
-  typedArrayNameOf,
-  Uint8ArrayCtor,
-} from "../ffi/intrinsics.ts";
+import { bufferOf, byteLengthOf, byteOffsetOf, elementAt, typedArrayNameOf, Uint8ArrayCtor } from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { writtenLeaseError } from "../scheduler/lease_pool.ts";
 

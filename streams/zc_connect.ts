@@ -7,15 +7,7 @@ import * as Effect from "effect/Effect";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { connectFirst } from "../scheduler/connect_first.ts";
 import { zcRuntime } from "../scheduler/zc_runtime.ts";
-import {
-  checkHostname,
-  checkOptionNames,
-  checkPort,
-  connectLimits,
-  type ConnectOptions,
-  connectionConfig,
-  tcpOptions,
-} from "./options.ts";
+import { checkHostname, checkOptionNames, checkPort, connectionConfig, connectLimits, type ConnectOptions, tcpOptions } from "./options.ts";
 import { openConnection } from "./open_connection.ts";
 import { resolveAddresses } from "./resolve_addresses.ts";
 import type { ZcConnection } from "./zc_connection.ts";

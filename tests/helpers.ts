@@ -9,16 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as Effect from "effect/Effect";
 import { MAX_REPROBE_DOUBLINGS } from "../backends/copied_downgrade.ts";
 import { zcConnect, type ZcConnection, zcListen, type ZcListener } from "../mod.ts";
-import {
-  AF_INET,
-  AF_INET6,
-  EAGAIN,
-  SO_REUSEADDR,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
-  SOL_SOCKET,
-} from "../ffi/constants.ts";
+import { AF_INET, AF_INET6, EAGAIN, SO_REUSEADDR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "../ffi/constants.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { decodeSockaddr, encodeSockaddr } from "../ffi/sockaddr.ts";
 import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";

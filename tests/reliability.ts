@@ -13,8 +13,8 @@ import { createHash, type Hash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RLIMIT_NOFILE } from "../ffi/constants.ts";
-import type { BackendChoice } from "../mod.ts";
-import { assert } from "./harness.ts";
+import { type BackendChoice, ZcioError } from "../mod.ts";
+import { assert, assertEquals } from "./harness.ts";
 import { rssBytes, sys } from "./helpers.ts";
 
 type G = {
@@ -123,8 +123,11 @@ export const raiseFdLimit = (wanted: number): { soft: number; hard: number } => 
   if (before.soft >= wanted) return before;
   const value = new BigUint64Array([BigInt(wanted), BigInt(Math.max(wanted, before.hard))]);
   const r = sys.prlimit(0, RLIMIT_NOFILE, new Uint8Array(value.buffer), null);
-  assert(r === 0, `this test needs ${wanted} fds: RLIMIT_NOFILE is ${before.soft} (hard ${before.hard}), and raising it failed ` +
-    `with ${r} (raising the hard limit needs CAP_SYS_RESOURCE); run it with \`ulimit -n ${wanted}\``);
+  assert(
+    r === 0,
+    `this test needs ${wanted} fds: RLIMIT_NOFILE is ${before.soft} (hard ${before.hard}), and raising it failed ` +
+      `with ${r} (raising the hard limit needs CAP_SYS_RESOURCE); run it with \`ulimit -n ${wanted}\``,
+  );
   return before;
 };
 
@@ -226,3 +229,15 @@ export const exitNow = (code: number): never => g.Deno !== undefined ? g.Deno.ex
 
 /** Formats bytes as MiB with one decimal. */
 export const mib = (bytes: number): string => `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+
+/**
+ * Checks that `e` is the error of a connection the peer reset: a ZcioError with ECONNRESET (104) or
+ * EPIPE (32) and a message that says what to do. Returns it.
+ */
+export const assertReset = (e: unknown, what: string): ZcioError => {
+  assert(e instanceof ZcioError, `${what}: a ZcioError, got ${e}`);
+  assert(e.code === "ECONNRESET" || e.code === "EPIPE", `${what}: code ${e.code} (${e.message})`);
+  assertEquals(e.errno, e.code === "ECONNRESET" ? 104 : 32, `${what}: errno`);
+  assert(/open a new one/.test(e.message), `${what}: a message that says what to do: ${e.message}`);
+  return e;
+};

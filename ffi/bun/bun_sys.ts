@@ -60,22 +60,44 @@ const addressOf = (view: Uint8Array): number => ptr(view);
 
 // One Worker blocks in poll() for the main thread and wakes it through Atomics.waitAsync.
 const control = new Int32Array(new SharedArrayBuffer(8));
-let worker: Worker | undefined;
-const IDLE = 0, REQUESTED = 1;
+const IDLE = 0, REQUESTED = 1, READY = 2;
+/** How long after a failed Worker start the outstanding wait wakes, so that the waiter asks again. */
+const RETRY_MS = 10;
+
+/**
+ * Starts the poll thread, unreferenced until a wait is outstanding. A Worker needs a few fds of its
+ * own (an eventfd, an epoll fd, its script), so it is started when this adapter loads, not at the
+ * first wait, which may come when the process has none left. If it fails to start all the same
+ * (EMFILE), the outstanding wait wakes with nothing ready and the next one starts it again.
+ */
+const startWorker = (): Worker => {
+  const started = new Worker(new URL("./poll_worker.ts", import.meta.url));
+  const failed = () => {
+    if (worker !== started) return;
+    worker = undefined;
+    setTimeout(() => {
+      if (Atomics.compareExchange(control, 0, REQUESTED, READY) === REQUESTED) Atomics.notify(control, 0);
+    }, RETRY_MS);
+  };
+  started.addEventListener("error", failed);
+  started.addEventListener("close", failed);
+  started.postMessage(control.buffer);
+  (started as Worker & { unref(): void }).unref();
+  return started;
+};
+let worker: Worker | undefined = startWorker();
 
 const waitReadable = (fd: number): Promise<void> => {
-  if (worker === undefined) {
-    worker = new Worker(new URL("./poll_worker.ts", import.meta.url));
-    worker.postMessage(control.buffer);
-  }
-  (worker as Worker & { ref(): void }).ref();
+  worker ??= startWorker();
+  const waiting = worker;
+  (waiting as Worker & { ref(): void }).ref();
   Atomics.store(control, 1, fd);
   Atomics.store(control, 0, REQUESTED);
   Atomics.notify(control, 0);
   const wait = Atomics.waitAsync(control, 0, REQUESTED);
   const done = () => {
     Atomics.store(control, 0, IDLE);
-    (worker as Worker & { unref(): void }).unref();
+    (waiting as Worker & { unref(): void }).unref();
   };
   if (!wait.async) {
     done();

@@ -119,8 +119,7 @@ export const denoSys: Sys = {
     );
     return r === -1 ? -errno[0] : r;
   },
-  memory: (addr, length) =>
-    Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(addr))!, length),
+  memory: (addr, length) => Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(addr))!, length),
   detach: detachByTransfer,
   pointer: (addr) => BigInt(addr) as unknown as Ptr,
   addressOf: (view) => {

@@ -86,7 +86,7 @@ const failed = (reason: string): OpsProbe => ({
 });
 
 /** Which of the opcodes in a REGISTER_PROBE answer are supported. */
-export const supportedOps = (answer: Uint8Array): ((op: number) => boolean) => {
+export const supportedOps = (answer: Uint8Array): (op: number) => boolean => {
   const lastOp = answer[0], opsLen = answer[1];
   return (op) =>
     Number.isInteger(op) && op >= 0 && op <= lastOp && op < opsLen &&

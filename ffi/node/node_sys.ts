@@ -31,8 +31,7 @@ const loadAddon = (): Addon => {
   if (path === undefined) {
     throw new ZcioError({
       code: "UNSUPPORTED_RUNTIME",
-      message:
-        `the Node addon zcio_sys.node is missing (looked in ${candidates.join(", ")}); ` +
+      message: `the Node addon zcio_sys.node is missing (looked in ${candidates.join(", ")}); ` +
         "run `npm install` (or `npx node-gyp rebuild`) in the zcio package to build it",
     });
   }

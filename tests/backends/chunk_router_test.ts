@@ -7,15 +7,7 @@
  */
 import { ChunkRouter, PROBE_BYTES, PROBE_POLL_EVERY, routeTable, type ZeroCopyRoute } from "../../backends/chunk_router.ts";
 import { CopiedDowngrade } from "../../backends/copied_downgrade.ts";
-import {
-  MAX_PEERS,
-  PATH_COPIES,
-  PATH_UNKNOWN,
-  PATH_ZERO_COPIES,
-  PathVerdicts,
-  PEER_COPIES_REASON,
-  VERDICT_TTL_MS,
-} from "../../backends/path_verdicts.ts";
+import { MAX_PEERS, PATH_COPIES, PATH_UNKNOWN, PATH_ZERO_COPIES, PathVerdicts, PEER_COPIES_REASON, VERDICT_TTL_MS } from "../../backends/path_verdicts.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { SizePolicy } from "../../backends/size_policy.ts";

@@ -15,19 +15,11 @@
 import { ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import { concat, connectedPair, internals, openFds, sleep, stalled, stateAfter, waitFor, warmUp, withTimeout, XorShift } from "../helpers.ts";
-import { BACKENDS, Digest, gc, mib, RssSampler, runChild, sysctl } from "../reliability.ts";
+import { assertReset, BACKENDS, Digest, gc, mib, RssSampler, runChild, sysctl } from "../reliability.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 /** The backends that pin buffers until the kernel's notification. */
 const ZERO_COPY = BACKENDS.filter((b) => b !== "copy");
-
-const assertReset = (e: unknown, what: string): ZcioError => {
-  assert(e instanceof ZcioError, `${what}: a ZcioError, got ${e}`);
-  assert(e.code === "ECONNRESET" || e.code === "EPIPE", `${what}: code ${e.code} (${e.message})`);
-  assertEquals(e.errno, e.code === "ECONNRESET" ? 104 : 32, `${what}: errno`);
-  assert(e.message.length > 20, `${what}: a message that says what to do`);
-  return e;
-};
 
 /** Settles `promise` within `ms`: "resolved", or the ZcioError it rejected with (anything else fails). */
 const settlesCleanly = async (promise: Promise<unknown>, ms: number, what: string): Promise<string> => {
@@ -90,8 +82,12 @@ for (const backend of BACKENDS) {
     await waitFor(() => outbox.backend.inflight === 0, "the kernel releasing every pinned buffer", 10_000);
     pair.listener.close();
     await waitFor(() => openFds() === fdsBefore, `every fd closed again (${openFds()} open, ${fdsBefore} before)`, 10_000);
-    console.log(`peer reset (${backend}): ${resolved} writes completed, ${(queuedAtReset / KiB).toFixed(0)} KiB queued and ${inflightAtReset} sends pinned at the reset; ` +
-      `error ${e.code}; close() ${closed}`);
+    console.log(
+      `peer reset (${backend}): ${resolved} writes completed, ${
+        (queuedAtReset / KiB).toFixed(0)
+      } KiB queued and ${inflightAtReset} sends pinned at the reset; ` +
+        `error ${e.code}; close() ${closed}`,
+    );
   });
 
   test(`faults (${backend}): peer close mid-stream (the reader reads 8 MiB, then closes); writes fail ECONNRESET/EPIPE, close() settles, no fd leaks`, async () => {
@@ -129,7 +125,9 @@ for (const backend of BACKENDS) {
     await waitFor(() => outbox.backend.inflight === 0, "the kernel releasing every pinned buffer", 10_000);
     pair.listener.close();
     await waitFor(() => openFds() === fdsBefore, `every fd closed again (${openFds()} open, ${fdsBefore} before)`, 10_000);
-    console.log(`peer close (${backend}): ${mib(received)} read, ${resolved} writes completed, then ${e.code}; server close() ${closedServer}, client close() ${closed}`);
+    console.log(
+      `peer close (${backend}): ${mib(received)} read, ${resolved} writes completed, then ${e.code}; server close() ${closedServer}, client close() ${closed}`,
+    );
   });
 
   test(`faults (${backend}): a reader that slows down and then stops: the writer's queue and RSS stay bounded, then every byte arrives`, async () => {
@@ -199,9 +197,13 @@ for (const backend of BACKENDS) {
     // RSS: what zcio may hold, plus 64 MiB for the runtime's allocator and collector.
     const RSS_BOUND = heldBound + 64 * MiB;
     assert(peak - sampler.start < RSS_BOUND, `RSS grew ${mib(peak - sampler.start)} (bound ${mib(RSS_BOUND)})`);
-    console.log(`slow then stopped reader (${backend}): ${slowWrites} MiB written while the reader took ${mib(slowRead)} in 2 s; ` +
-      `then 0 writes completed in 1 s without reading; at most ${mib(maxHeld)} held by zcio (bound ${mib(heldBound)}); ` +
-      `RSS ${mib(sampler.start)} -> peak ${mib(peak)} (+${mib(peak - sampler.start)}, bound ${mib(RSS_BOUND)}); ${mib(sent.length)} verified in ${elapsed.toFixed(1)} s`);
+    console.log(
+      `slow then stopped reader (${backend}): ${slowWrites} MiB written while the reader took ${mib(slowRead)} in 2 s; ` +
+        `then 0 writes completed in 1 s without reading; at most ${mib(maxHeld)} held by zcio (bound ${mib(heldBound)}); ` +
+        `RSS ${mib(sampler.start)} -> peak ${mib(peak)} (+${mib(peak - sampler.start)}, bound ${mib(RSS_BOUND)}); ${mib(sent.length)} verified in ${
+          elapsed.toFixed(1)
+        } s`,
+    );
     await pair.close();
   });
 
@@ -254,7 +256,11 @@ for (const backend of BACKENDS) {
       got.update(concat(received));
       assertEquals(got.length, want.length, "bytes received = bytes of the accepted writes");
       assertEquals(got.hex(), want.hex(), "SHA-256");
-      console.log(`accepted before ${ending} (${backend}): ${accepted} of ${chunks.length} writes accepted, ${mib(heldAtClose)} held in zcio when close began, ${mib(got.length)} verified`);
+      console.log(
+        `accepted before ${ending} (${backend}): ${accepted} of ${chunks.length} writes accepted, ${mib(heldAtClose)} held in zcio when close began, ${
+          mib(got.length)
+        } verified`,
+      );
       await pair.close();
     });
   }
@@ -339,8 +345,10 @@ for (const backend of ZERO_COPY) {
     assertEquals(received.hex(), sent.hex(), "SHA-256: no pinned buffer was reused before the kernel let go of it");
     assert(stats().notifications > notificationsBefore, "the notifications came once the peer read");
     assertEquals(releasesWithoutNotification, 0, "pinned buffers were released only with a notification");
-    console.log(`pinning (${backend}): ${pinned} sends pinned (${maxInflight} at most) through 4 forced GC rounds and 512 MiB of churn; ` +
-      `${stats().notifications} notifications; ${finalized} of ${watchedLeases} watched leases collected (none while held); ${mib(sent.length)} verified`);
+    console.log(
+      `pinning (${backend}): ${pinned} sends pinned (${maxInflight} at most) through 4 forced GC rounds and 512 MiB of churn; ` +
+        `${stats().notifications} notifications; ${finalized} of ${watchedLeases} watched leases collected (none while held); ${mib(sent.length)} verified`,
+    );
     await pair.close();
   });
 
@@ -353,13 +361,22 @@ for (const backend of ZERO_COPY) {
         timeoutMs: 120_000,
       });
       assertEquals(r.status, 0, `the child exited 0 (optmem ${optmem}): ${r.stdout}${r.stderr}`);
-      const report = r.report as { ok: boolean; optmem: string; sentBytes: number; sentHex: string; receivedHex: string; stats: { noBufferFallbacks: number; bytes: Record<string, number> } };
+      const report = r.report as {
+        ok: boolean;
+        optmem: string;
+        sentBytes: number;
+        sentHex: string;
+        receivedHex: string;
+        stats: { noBufferFallbacks: number; bytes: Record<string, number> };
+      };
       assert(report !== undefined && report.ok, `every byte arrived in order: ${r.stdout}`);
       assertEquals(report.optmem, optmem, "the child saw its namespace's optmem_max");
       assertEquals(report.receivedHex, report.sentHex, "SHA-256");
       if (backend === "msg_zerocopy") assert(report.stats.noBufferFallbacks > 0, `ENOBUFS was hit: ${JSON.stringify(report.stats)}`);
-      console.log(`ENOBUFS (${backend}, optmem_max ${optmem}): ${mib(report.sentBytes)} verified, ${report.stats.noBufferFallbacks} ENOBUFS fallbacks, ` +
-        `bytes ${JSON.stringify(report.stats.bytes)}, ${r.ms} ms`);
+      console.log(
+        `ENOBUFS (${backend}, optmem_max ${optmem}): ${mib(report.sentBytes)} verified, ${report.stats.noBufferFallbacks} ENOBUFS fallbacks, ` +
+          `bytes ${JSON.stringify(report.stats.bytes)}, ${r.ms} ms`,
+      );
     }
     assertEquals(sysctl("net/core/optmem_max"), hostOptmem, "the host's optmem_max is untouched");
   });

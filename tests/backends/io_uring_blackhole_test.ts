@@ -5,7 +5,7 @@
  * runs; nothing leaves the namespace.
  */
 import { assert, assertEquals, test } from "../harness.ts";
-import { type ChildReport, childOutput, runUringChild } from "./io_uring_spawn.ts";
+import { childOutput, type ChildReport, runUringChild } from "./io_uring_spawn.ts";
 
 interface Stats {
   bytes: { copy: number; msg_zerocopy: number; io_uring: number };

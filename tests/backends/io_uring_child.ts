@@ -26,18 +26,7 @@ import { RLIMIT_MEMLOCK } from "../../ffi/constants.ts";
 import { Slab } from "../../ffi/slab.ts";
 import type { Sys } from "../../ffi/sys.ts";
 import { assertPrivateNetns } from "../child_process.ts";
-import {
-  connectedPair,
-  internals,
-  processWaiter,
-  RunningHash,
-  sleep,
-  stateAfter,
-  sys,
-  waitFor,
-  withTimeout,
-  XorShift,
-} from "../helpers.ts";
+import { connectedPair, internals, processWaiter, RunningHash, sleep, stateAfter, sys, waitFor, withTimeout, XorShift } from "../helpers.ts";
 
 const g = globalThis as { Deno?: { args: string[]; exit(code: number): never }; process?: { argv: string[]; exit(code: number): never } };
 const argv = g.Deno !== undefined ? g.Deno.args : g.process!.argv.slice(2);
@@ -120,8 +109,7 @@ type Kind = "staged" | "borrowed" | "owned" | "leased";
 
 /** Any kind, sizes up to `maxChunk`: staged (< 16 KiB), borrowed, owned, leased. */
 const anyKind = (maxChunk: number) => (sizes: XorShift, i: number): [Kind, number] => {
-  const kind = i < 4 ? (["leased", "owned", "borrowed", "staged"] as const)[i]
-    : (["staged", "borrowed", "owned", "leased"] as const)[sizes.below(4)];
+  const kind = i < 4 ? (["leased", "owned", "borrowed", "staged"] as const)[i] : (["staged", "borrowed", "owned", "leased"] as const)[sizes.below(4)];
   return [kind, kind === "staged" ? sizes.logUniform(1, 16 * KiB - 1) : sizes.logUniform(16 * KiB, maxChunk)];
 };
 

@@ -5,7 +5,7 @@
  * io_uring_setup fail with EPERM, and RLIMIT_MEMLOCK lowered to 256 KiB without CAP_IPC_LOCK.
  */
 import { assert, assertEquals, test } from "../harness.ts";
-import { type ChildReport, childOutput, runUringChild } from "./io_uring_spawn.ts";
+import { childOutput, type ChildReport, runUringChild } from "./io_uring_spawn.ts";
 
 interface Transfer {
   backend: string;

@@ -53,62 +53,72 @@ const variants = [
   { name: "leases mixed in", seed: 0x10a2, leases: true },
 ];
 
-for (const { name, seed, leases } of variants) test(`io_uring tcp (${name}): 256 MiB from 1 B to 4 MiB to a reader that pauses arrive whole and in order; the stats show the COPIED notifications and the downgrade`, async () => {
-  const TOTAL = 256 * MiB, MAX_CHUNK = 4 * MiB;
-  const pool = await leasePool();
-  const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
-  // Socket buffers the writer fills within one of the reader's pauses.
-  assertEquals(sys.setsockopt(internals(pair.client).fd, SOL_SOCKET, SO_SNDBUF, int32(256 * KiB)), 0);
-  assertEquals(sys.setsockopt(internals(pair.server).fd, SOL_SOCKET, SO_RCVBUF, int32(256 * KiB)), 0);
-  const reader = slowReader(pair, 8 * MiB, () => 20 + (reader.pauses() % 4) * 10);
-  const writer = pair.client.writable.getWriter();
-  const sizes = new XorShift(seed), content = new XorShift(seed * 31);
-  const sent = new RunningHash();
-  // Borrowed chunks are views of one buffer refilled as soon as their write resolves.
-  const scratch = new Uint8Array(MAX_CHUNK);
-  const kinds = { staged: 0, borrowed: 0, owned: 0, leased: 0 };
-  const large = leases ? (["borrowed", "owned", "leased"] as const) : (["borrowed", "owned"] as const);
-  let chunks = 0, registeredLeases = 0;
-  while (sent.length < TOTAL) {
-    const small = chunks < 3 || sizes.below(100) < 80;
-    const size = small ? sizes.logUniform(1, STAGE_BELOW - 1) : sizes.logUniform(STAGE_BELOW, MAX_CHUNK);
-    const kind = small ? "staged" : large[chunks % large.length];
-    let chunk: Uint8Array;
-    if (kind === "leased") {
-      chunk = await pair.client.lease(size);
-      const address = sys.addressOf(chunk);
-      if (address >= pool.addr && address + size <= pool.addr + pool.size) registeredLeases++;
-    } else chunk = kind === "borrowed" ? scratch.subarray(0, size) : new Uint8Array(size);
-    content.fill(chunk);
-    sent.update(chunk);
-    kinds[kind]++;
-    chunks++;
-    await writer.write(chunk);
-  }
-  await writer.close();
-  await reader.done;
-  const stats = pair.client.stats();
-  const backend = internals(pair.client).outbox.backend;
-  await pair.close();
+for (const { name, seed, leases } of variants) {
+  test(`io_uring tcp (${name}): 256 MiB from 1 B to 4 MiB to a reader that pauses arrive whole and in order; the stats show the COPIED notifications and the downgrade`, async () => {
+    const TOTAL = 256 * MiB, MAX_CHUNK = 4 * MiB;
+    const pool = await leasePool();
+    const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
+    // Socket buffers the writer fills within one of the reader's pauses.
+    assertEquals(sys.setsockopt(internals(pair.client).fd, SOL_SOCKET, SO_SNDBUF, int32(256 * KiB)), 0);
+    assertEquals(sys.setsockopt(internals(pair.server).fd, SOL_SOCKET, SO_RCVBUF, int32(256 * KiB)), 0);
+    const reader = slowReader(pair, 8 * MiB, () => 20 + (reader.pauses() % 4) * 10);
+    const writer = pair.client.writable.getWriter();
+    const sizes = new XorShift(seed), content = new XorShift(seed * 31);
+    const sent = new RunningHash();
+    // Borrowed chunks are views of one buffer refilled as soon as their write resolves.
+    const scratch = new Uint8Array(MAX_CHUNK);
+    const kinds = { staged: 0, borrowed: 0, owned: 0, leased: 0 };
+    const large = leases ? (["borrowed", "owned", "leased"] as const) : (["borrowed", "owned"] as const);
+    let chunks = 0, registeredLeases = 0;
+    while (sent.length < TOTAL) {
+      const small = chunks < 3 || sizes.below(100) < 80;
+      const size = small ? sizes.logUniform(1, STAGE_BELOW - 1) : sizes.logUniform(STAGE_BELOW, MAX_CHUNK);
+      const kind = small ? "staged" : large[chunks % large.length];
+      let chunk: Uint8Array;
+      if (kind === "leased") {
+        chunk = await pair.client.lease(size);
+        const address = sys.addressOf(chunk);
+        if (address >= pool.addr && address + size <= pool.addr + pool.size) registeredLeases++;
+      } else chunk = kind === "borrowed" ? scratch.subarray(0, size) : new Uint8Array(size);
+      content.fill(chunk);
+      sent.update(chunk);
+      kinds[kind]++;
+      chunks++;
+      await writer.write(chunk);
+    }
+    await writer.close();
+    await reader.done;
+    const stats = pair.client.stats();
+    const backend = internals(pair.client).outbox.backend;
+    await pair.close();
 
-  assertEquals(reader.hash.length, sent.length, "total length");
-  assertEquals(reader.hash.value.toString(16), sent.value.toString(16), "running hash over every byte, in order");
-  assert(kinds.staged >= 1000 && kinds.borrowed >= 50 && kinds.owned >= 50, `every kind used: ${JSON.stringify(kinds)}`);
-  if (leases) assert(kinds.leased >= 50 && registeredLeases === kinds.leased, `leases from the registered pool: ${registeredLeases} of ${JSON.stringify(kinds)}`);
-  assert(reader.stalls() >= 3, `the reader's pauses filled the socket buffers: ${reader.stalls()} of ${reader.pauses()} pauses`);
+    assertEquals(reader.hash.length, sent.length, "total length");
+    assertEquals(reader.hash.value.toString(16), sent.value.toString(16), "running hash over every byte, in order");
+    assert(kinds.staged >= 1000 && kinds.borrowed >= 50 && kinds.owned >= 50, `every kind used: ${JSON.stringify(kinds)}`);
+    if (leases) {
+      assert(kinds.leased >= 50 && registeredLeases === kinds.leased, `leases from the registered pool: ${registeredLeases} of ${JSON.stringify(kinds)}`);
+    }
+    assert(reader.stalls() >= 3, `the reader's pauses filled the socket buffers: ${reader.stalls()} of ${reader.pauses()} pauses`);
 
-  // Borrowed chunks (the caller's memory) go by plain send between chains, never into the ring.
-  assertEquals(stats.bytes.copy + stats.bytes.io_uring, sent.length, "every byte sent once");
-  assertEquals(stats.bytes.msg_zerocopy, 0, "no MSG_ZEROCOPY");
-  assert(stats.bytes.io_uring > sent.length / 4 && stats.bytes.copy > 0, `staged and owned through the ring, borrowed by send: ${JSON.stringify(stats.bytes)}`);
-  assert(stats.notifications > 0, "SEND_ZC notifications came");
-  assert(stats.copiedBytes > 0 && stats.zeroCopiedBytes === 0, `loopback: every notification says copied: ${stats.copiedBytes} copied, ${stats.zeroCopiedBytes} not`);
-  assertEquals(stats.downgradeReasons, [URING_COPIED_REASON], "the downgrade and its reason");
-  // reprobeBytes is 64 MiB: zero-copy is tried again (and given up again) during 256 MiB.
-  assert(stats.downgrades >= 2, `downgraded, re-probed, downgraded again: ${stats.downgrades}`);
-  assertEquals([backend.inflight, backend.busy], [0, false], "nothing in flight after close");
-  assertEquals(pool.usedBytes, 0, "every lease is back in the pool");
-});
+    // Borrowed chunks (the caller's memory) go by plain send between chains, never into the ring.
+    assertEquals(stats.bytes.copy + stats.bytes.io_uring, sent.length, "every byte sent once");
+    assertEquals(stats.bytes.msg_zerocopy, 0, "no MSG_ZEROCOPY");
+    assert(
+      stats.bytes.io_uring > sent.length / 4 && stats.bytes.copy > 0,
+      `staged and owned through the ring, borrowed by send: ${JSON.stringify(stats.bytes)}`,
+    );
+    assert(stats.notifications > 0, "SEND_ZC notifications came");
+    assert(
+      stats.copiedBytes > 0 && stats.zeroCopiedBytes === 0,
+      `loopback: every notification says copied: ${stats.copiedBytes} copied, ${stats.zeroCopiedBytes} not`,
+    );
+    assertEquals(stats.downgradeReasons, [URING_COPIED_REASON], "the downgrade and its reason");
+    // reprobeBytes is 64 MiB: zero-copy is tried again (and given up again) during 256 MiB.
+    assert(stats.downgrades >= 2, `downgraded, re-probed, downgraded again: ${stats.downgrades}`);
+    assertEquals([backend.inflight, backend.busy], [0, false], "nothing in flight after close");
+    assertEquals(pool.usedBytes, 0, "every lease is back in the pool");
+  });
+}
 
 test("io_uring tcp: many owned chunks in flight at once through tiny socket buffers keep their order; close() resolves only after every notification", async () => {
   // reprobeBytes 0: after each chain sent by copy, SEND_ZC is tried again, so zero-copy and copy

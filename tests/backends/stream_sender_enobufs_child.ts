@@ -16,7 +16,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
-import { connectedPair, drainFd, RunningHash, rawTcpPair, sleep, sys, XorShift } from "../helpers.ts";
+import { connectedPair, drainFd, rawTcpPair, RunningHash, sleep, sys, XorShift } from "../helpers.ts";
 import { assertPrivateNetns } from "../child_process.ts";
 import { probe } from "../../mod.ts";
 import { ENOBUFS, MSG_DONTWAIT, MSG_ZEROCOPY, SO_ZEROCOPY, SOL_SOCKET } from "../../ffi/constants.ts";
@@ -112,10 +112,12 @@ if (mode === "can-run") {
   assertPrivateNetns();
   const sizes = (rng: XorShift) => rng.below(4) === 0 ? rng.logUniform(1, 16 * KiB - 1) : rng.logUniform(16 * KiB, MiB);
   const phases: Record<string, unknown> = {};
-  for (const [name, optmem, seed, tuning] of [
-    ["refused", 300, 0x0e1, {}],
-    ["mixed", 1000, 0x0e2, { reprobeBytes: 0 }],
-  ] as const) {
+  for (
+    const [name, optmem, seed, tuning] of [
+      ["refused", 300, 0x0e1, {}],
+      ["mixed", 1000, 0x0e2, { reprobeBytes: 0 }],
+    ] as const
+  ) {
     writeFileSync("/proc/sys/net/core/optmem_max", String(optmem));
     const optmemMax = Number(readFileSync("/proc/sys/net/core/optmem_max", "utf8"));
     phases[name] = { optmemMax, ...(await transfer(48 * MiB, seed, sizes, tuning)) };

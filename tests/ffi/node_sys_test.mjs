@@ -17,8 +17,7 @@ const addonPath = fileURLToPath(new URL("../../build/Release/zcio_sys.node", imp
 const other = globalThis.Deno !== undefined ? "deno" : globalThis.Bun !== undefined ? "bun" : undefined;
 const skip = other === undefined ? false : `tests the Node addon; ${other} has its own adapter`;
 const sys = skip ? undefined : createRequire(import.meta.url)(addonPath);
-const test = (name, options, fn) =>
-  fn === undefined ? nodeTest(name, { skip }, options) : nodeTest(name, { ...options, skip }, fn);
+const test = (name, options, fn) => fn === undefined ? nodeTest(name, { skip }, options) : nodeTest(name, { ...options, skip }, fn);
 
 // Kernel ABI numbers (x86_64), as in ffi/constants.ts.
 const AF_INET = 2, SOCK_STREAM = 1, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;

@@ -104,10 +104,12 @@ for (const backend of BACKENDS) {
       assert(r.maxArmed >= CONNECTIONS / 4, `the one waiter had many sockets armed at once: at most ${r.maxArmed}`);
       assert(r.maxThreads <= threadsBefore + THREAD_SLACK, `no thread per connection: ${threadsBefore} threads before, at most ${r.maxThreads}`);
       await waitFor(() => openFds() === fdsBefore, `every fd closed again (${openFds()} open, ${fdsBefore} before)`, 20_000);
-      console.log(`many connections (${backend}): ${CONNECTIONS} connections x ${mib(PER_CONNECTION)} = ${mib(r.verified)} verified by SHA-256 in ` +
-        `${r.seconds.toFixed(1)} s (${(r.verified / r.seconds / 1e6).toFixed(0)} MB/s); ${r.fdsOpen} fds open at once (limit raised from ` +
-        `${limitBefore.soft}); up to ${r.maxArmed} sockets armed in the one waiter; threads ${threadsBefore} -> at most ${r.maxThreads}; ` +
-        `peak RSS ${mib(peak)} (+${mib(peak - rss.start)})`);
+      console.log(
+        `many connections (${backend}): ${CONNECTIONS} connections x ${mib(PER_CONNECTION)} = ${mib(r.verified)} verified by SHA-256 in ` +
+          `${r.seconds.toFixed(1)} s (${(r.verified / r.seconds / 1e6).toFixed(0)} MB/s); ${r.fdsOpen} fds open at once (limit raised from ` +
+          `${limitBefore.soft}); up to ${r.maxArmed} sockets armed in the one waiter; threads ${threadsBefore} -> at most ${r.maxThreads}; ` +
+          `peak RSS ${mib(peak)} (+${mib(peak - rss.start)})`,
+      );
     } finally {
       setFdLimit(limitBefore);
     }

@@ -58,14 +58,18 @@ test("release (io_uring): after the give-up, memory a request in the ring still 
     }
     // The stuck peer reads everything; its ring request sends once the socket drains.
     let received = 0, foreign = 0, quietSince = Date.now();
-    await waitFor(() => {
-      for (const bytes of drainFd(peer)) {
-        received += bytes.length;
-        foreign += bytes.filter((b) => b !== SENT).length;
-        quietSince = Date.now();
-      }
-      return Date.now() - quietSince > 500;
-    }, "the stuck connection's bytes", 20_000);
+    await waitFor(
+      () => {
+        for (const bytes of drainFd(peer)) {
+          received += bytes.length;
+          foreign += bytes.filter((b) => b !== SENT).length;
+          quietSince = Date.now();
+        }
+        return Date.now() - quietSince > 500;
+      },
+      "the stuck connection's bytes",
+      20_000,
+    );
     // abort() dropped what was still queued; what had reached the socket or the ring arrives.
     assert(received > 0 && received <= written, `bytes arrived: ${received} of ${written} written`);
     assertEquals(foreign, 0, "bytes that were not the stuck connection's");

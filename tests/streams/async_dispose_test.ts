@@ -2,7 +2,7 @@
 import { asyncDispose } from "../../streams/async_dispose.ts";
 import { zcConnect, zcListen } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
-import { connectedPair, openFds, randomBytes, hashOf, readAll, stateAfter, warmUp } from "../helpers.ts";
+import { connectedPair, hashOf, openFds, randomBytes, readAll, stateAfter, warmUp } from "../helpers.ts";
 
 test("async_dispose: the key is Symbol.asyncDispose wherever the runtime has it", () => {
   const native = (Symbol as { asyncDispose?: symbol }).asyncDispose;

@@ -175,8 +175,9 @@ test("auto over loopback UDP: 3000 seeded datagrams from 1 B to 60 KiB arrive wh
   assertEquals(sys.connect(raw.fd, encodeSockaddr("127.0.0.1", sender.localAddr.port)!), 0);
   const receiver = await openConnection(raw.fd, connectionConfig({ backend: "copy" }, "udp", true));
   const sizes = new XorShift(0xda7a);
-  const planned = Array.from({ length: DATAGRAMS }, (_, i) =>
-    i === 0 ? MAX : sizes.below(2) === 0 ? sizes.logUniform(1, STAGE_BELOW - 1) : sizes.logUniform(STAGE_BELOW, MAX)
+  const planned = Array.from(
+    { length: DATAGRAMS },
+    (_, i) => i === 0 ? MAX : sizes.below(2) === 0 ? sizes.logUniform(1, STAGE_BELOW - 1) : sizes.logUniform(STAGE_BELOW, MAX),
   );
   const hashes = planned.map(() => 0);
   let received = 0;

@@ -3,14 +3,16 @@
  * nothing more is accepted, and memory stays bounded; when it reads again, every byte arrives.
  */
 import { assert, assertEquals, test } from "../harness.ts";
-import { connectedPair, internals, RunningHash, rssBytes, sleep, stalled, stateAfter, XorShift } from "../helpers.ts";
+import { connectedPair, internals, rssBytes, RunningHash, sleep, stalled, stateAfter, XorShift } from "../helpers.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 
-for (const { name, chunkSize, planned, stagingBytes } of [
-  { name: "borrowed 256 KiB chunks", chunkSize: 256 * KiB, planned: 128 * MiB, stagingBytes: 256 * KiB },
-  { name: "staged 1 KiB chunks", chunkSize: 1 * KiB, planned: 32 * MiB, stagingBytes: 256 * KiB },
-]) {
+for (
+  const { name, chunkSize, planned, stagingBytes } of [
+    { name: "borrowed 256 KiB chunks", chunkSize: 256 * KiB, planned: 128 * MiB, stagingBytes: 256 * KiB },
+    { name: "staged 1 KiB chunks", chunkSize: 1 * KiB, planned: 32 * MiB, stagingBytes: 256 * KiB },
+  ]
+) {
   test(`backpressure (${name}): a stopped reader makes a write wait, memory stays bounded, and resuming delivers all`, async () => {
     const pair = await connectedPair("127.0.0.1", { stagingBytes, backend: "copy" });
     const client = pair.client;

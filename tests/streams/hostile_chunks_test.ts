@@ -18,7 +18,7 @@
  */
 import fc from "fast-check";
 import { Buffer } from "node:buffer";
-import { type BackendChoice, ZcioError, zcConnect, zcListen, type ZcListener } from "../../mod.ts";
+import { type BackendChoice, zcConnect, ZcioError, zcListen, type ZcListener } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { concat, connectedPair, detach, internals, openFds, sleep, waitFor, warmUp, withTimeout, XorShift } from "../helpers.ts";
 import { BACKENDS, env, gc } from "../reliability.ts";
@@ -33,15 +33,31 @@ const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
 const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name)!.get!;
 const bufferOf = intrinsic("buffer"), offsetOf = intrinsic("byteOffset"), lengthOf = intrinsic("byteLength");
 /** A copy of the bytes a Uint8Array (of any class) really views. */
-const snapshot = (view: Uint8Array): Uint8Array =>
-  new Uint8Array(bufferOf.call(view), offsetOf.call(view), lengthOf.call(view)).slice();
+const snapshot = (view: Uint8Array): Uint8Array => new Uint8Array(bufferOf.call(view), offsetOf.call(view), lengthOf.call(view)).slice();
 
 type Backing = "array" | "shared" | "resizable" | "tracking" | "growable" | "buffer" | "subclass" | "liar" | "ownLiar" | "statefulLiar";
 type After = "await" | "pipeline" | "transfer" | "shrink" | "grow";
 type Bad =
-  | "Uint16Array" | "Int16Array" | "Int8Array" | "Uint8ClampedArray" | "Int32Array" | "Float32Array" | "Float64Array"
-  | "BigUint64Array" | "DataView" | "ArrayBuffer" | "SharedArrayBuffer" | "array" | "string" | "null" | "undefined"
-  | "number" | "bufferJson" | "duckView" | "proxy" | "fakeProto";
+  | "Uint16Array"
+  | "Int16Array"
+  | "Int8Array"
+  | "Uint8ClampedArray"
+  | "Int32Array"
+  | "Float32Array"
+  | "Float64Array"
+  | "BigUint64Array"
+  | "DataView"
+  | "ArrayBuffer"
+  | "SharedArrayBuffer"
+  | "array"
+  | "string"
+  | "null"
+  | "undefined"
+  | "number"
+  | "bufferJson"
+  | "duckView"
+  | "proxy"
+  | "fakeProto";
 
 type Op =
   | { kind: "valid"; backing: Backing; size: number; before: number; after: number; then: After; lead: boolean }
@@ -59,16 +75,54 @@ const sizeArb = fc.oneof(
 );
 const marginArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 65, max: 8 * KiB }));
 const backingArb = fc.constantFrom<Backing>(
-  "array", "array", "shared", "resizable", "tracking", "growable", "buffer", "subclass", "liar", "ownLiar", "statefulLiar",
+  "array",
+  "array",
+  "shared",
+  "resizable",
+  "tracking",
+  "growable",
+  "buffer",
+  "subclass",
+  "liar",
+  "ownLiar",
+  "statefulLiar",
 );
 const afterArb = fc.constantFrom<After>("await", "await", "pipeline", "pipeline", "transfer", "transfer", "shrink", "grow");
 const badArb = fc.constantFrom<Bad>(
-  "Uint16Array", "Int16Array", "Int8Array", "Uint8ClampedArray", "Int32Array", "Float32Array", "Float64Array",
-  "BigUint64Array", "DataView", "ArrayBuffer", "SharedArrayBuffer", "array", "string", "null", "undefined", "number",
-  "bufferJson", "duckView", "proxy", "fakeProto",
+  "Uint16Array",
+  "Int16Array",
+  "Int8Array",
+  "Uint8ClampedArray",
+  "Int32Array",
+  "Float32Array",
+  "Float64Array",
+  "BigUint64Array",
+  "DataView",
+  "ArrayBuffer",
+  "SharedArrayBuffer",
+  "array",
+  "string",
+  "null",
+  "undefined",
+  "number",
+  "bufferJson",
+  "duckView",
+  "proxy",
+  "fakeProto",
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant("valid" as const), backing: backingArb, size: sizeArb, before: marginArb, after: marginArb, then: afterArb, lead: fc.boolean() }), weight: 8 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("valid" as const),
+      backing: backingArb,
+      size: sizeArb,
+      before: marginArb,
+      after: marginArb,
+      then: afterArb,
+      lead: fc.boolean(),
+    }),
+    weight: 8,
+  },
   { arbitrary: fc.record({ kind: fc.constant("detached" as const), size: sizeArb, before: marginArb, after: marginArb, shared: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant("shrunk" as const), size: sizeArb, before: marginArb, after: marginArb, tracking: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant("bad" as const), what: badArb, size: fc.integer({ min: 1, max: 64 * KiB }), before: marginArb }), weight: 2 },
@@ -285,7 +339,14 @@ const runOps = async (listener: ZcListener, backend: BackendChoice, ops: Op[], t
       if (op.kind === "detached") detach(buffer);
       // Shrunk so the view no longer fits: a tracking view's start lies past the end.
       else (buffer as ArrayBuffer).resize(op.tracking ? Math.max(0, op.before - 1) : op.before + (op.size >> 1));
-      writes.push({ op: `${op.kind} ${op.size}`, bytes: new Uint8Array(0), done: outcome(writer.write(view)), mayChange: false, mustReject: op.kind === "detached" || !op.tracking || op.before > 0, liar: false });
+      writes.push({
+        op: `${op.kind} ${op.size}`,
+        bytes: new Uint8Array(0),
+        done: outcome(writer.write(view)),
+        mayChange: false,
+        mustReject: op.kind === "detached" || !op.tracking || op.before > 0,
+        liar: false,
+      });
       continue;
     }
     if (op.lead) {
@@ -358,7 +419,10 @@ const runOps = async (listener: ZcListener, backend: BackendChoice, ops: Op[], t
       endedBy = i;
       tally.endedMidChunk++;
       const before = concat(expected);
-      assert(got.length >= before.length && got.length < before.length + w.bytes.length, `the stream ended inside write ${i}: got ${got.length} bytes, ${before.length} before it, ${w.bytes.length} in it`);
+      assert(
+        got.length >= before.length && got.length < before.length + w.bytes.length,
+        `the stream ended inside write ${i}: got ${got.length} bytes, ${before.length} before it, ${w.bytes.length} in it`,
+      );
       expected.push(w.bytes.subarray(0, got.length - before.length));
     } else if (w.mayChange) tally.rejectedChanged++;
     else if (!w.liar) throw new Error(`write ${i} (${w.op}), a valid chunk left alone, was rejected: ${o}`);
@@ -377,7 +441,17 @@ for (const backend of BACKENDS) {
     await warmUp();
     const fdsBefore = openFds();
     const listener = await zcListen({ port: 0 });
-    const tally: Tally = { runs: 0, writes: 0, acceptedBytes: 0, rejectedBad: 0, rejectedChanged: 0, sentDespiteChange: 0, endedMidChunk: 0, liarsAccepted: 0, takenOver: 0 };
+    const tally: Tally = {
+      runs: 0,
+      writes: 0,
+      acceptedBytes: 0,
+      rejectedBad: 0,
+      rejectedChanged: 0,
+      sentDespiteChange: 0,
+      endedMidChunk: 0,
+      liarsAccepted: 0,
+      takenOver: 0,
+    };
     const started = Date.now();
     let run = 0;
     const result = await fc.check(
@@ -387,9 +461,13 @@ for (const backend of BACKENDS) {
       { numRuns: NUM_RUNS, seed: SEED },
     );
     listener.close();
-    console.log(`hostile chunks (${backend}): seed ${SEED}, ${tally.runs} runs, ${tally.writes} writes, ${tally.acceptedBytes} bytes accepted and verified exactly, ` +
-      `${tally.rejectedBad} bad chunks rejected, ${tally.rejectedChanged} changed-after-write rejected with nothing sent, ${tally.sentDespiteChange} sent whole before the change, ` +
-      `${tally.endedMidChunk} changed mid-send (stream ended), ${tally.liarsAccepted} lying views sent as their real bytes, ${tally.takenOver} buffers taken over by write(), ${Date.now() - started} ms`);
+    console.log(
+      `hostile chunks (${backend}): seed ${SEED}, ${tally.runs} runs, ${tally.writes} writes, ${tally.acceptedBytes} bytes accepted and verified exactly, ` +
+        `${tally.rejectedBad} bad chunks rejected, ${tally.rejectedChanged} changed-after-write rejected with nothing sent, ${tally.sentDespiteChange} sent whole before the change, ` +
+        `${tally.endedMidChunk} changed mid-send (stream ended), ${tally.liarsAccepted} lying views sent as their real bytes, ${tally.takenOver} buffers taken over by write(), ${
+          Date.now() - started
+        } ms`,
+    );
     if (result.failed) throw new Error(`${fc.defaultReportMessage(result) ?? "property failed"}\n${String(result.errorInstance)}`);
     assert(tally.rejectedBad > NUM_RUNS, `bad chunks were tried: ${tally.rejectedBad}`);
     assert(tally.rejectedChanged > 0, "some chunks changed after write() were rejected before any byte left");
@@ -437,7 +515,11 @@ for (const backend of BACKENDS) {
       assertEquals(errorCode(later), "INVALID_CHUNK", "a later write fails with it");
       assertEquals(errorCode(closed), "INVALID_CHUNK", "close() reports how the stream ended");
     }
-    console.log(`changed mid-send (${backend}): the write ${outcome === "ok" ? "resolved" : "failed INVALID_CHUNK"}; ${got.length} of ${size} bytes arrived, all of them right`);
+    console.log(
+      `changed mid-send (${backend}): the write ${
+        outcome === "ok" ? "resolved" : "failed INVALID_CHUNK"
+      }; ${got.length} of ${size} bytes arrived, all of them right`,
+    );
     await pair.close();
   });
 }

@@ -3,19 +3,18 @@
  * ECONNRESET or EPIPE, and once everything is closed the process has exactly the fds it had before.
  */
 import { SOL_SOCKET } from "../../ffi/constants.ts";
-import { ZcioError } from "../../mod.ts";
+import type { ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import { connectedPair, internals, openFds, stalled, stateAfter, sys, warmUp, withTimeout } from "../helpers.ts";
+import { assertReset } from "../reliability.ts";
 
 const SO_LINGER = 13;
 const MiB = 1 << 20;
 
-const assertReset = (e: unknown, what: string): ZcioError => {
-  assert(e instanceof ZcioError, `${what}: a ZcioError, got ${e}`);
-  assert(e.code === "ECONNRESET" || e.code === "EPIPE", `${what}: code ${e.code}`);
-  assertEquals(e.errno, e.code === "ECONNRESET" ? 104 : 32, `${what}: errno`);
-  assertEquals(e.backend, "copy", `${what}: backend`);
-  return e;
+const assertCopyReset = (e: unknown, what: string): ZcioError => {
+  const error = assertReset(e, what);
+  assertEquals(error.backend, "copy", `${what}: backend`);
+  return error;
 };
 
 test("peer reset: the server aborts with unread data while the client is blocked writing", async () => {
@@ -45,15 +44,15 @@ test("peer reset: the server aborts with unread data while the client is blocked
 
   // Closing a socket with unread data makes the kernel answer with a reset (RST).
   await withTimeout(pair.server.abort(), 5000, "the server's abort()");
-  const e = assertReset(await rejection(pendingWrite), "the pending write");
+  const e = assertCopyReset(await rejection(pendingWrite), "the pending write");
   await producing;
   assert(failure === e, "the producer saw that same error");
-  assertReset(await rejection(writer.write(new Uint8Array(100))), "a later staged write");
-  assertReset(await rejection(writer.write(new Uint8Array(MiB))), "a later borrowed write");
+  assertCopyReset(await rejection(writer.write(new Uint8Array(100))), "a later staged write");
+  assertCopyReset(await rejection(writer.write(new Uint8Array(MiB))), "a later borrowed write");
   assertEquals(internals(pair.client).outbox.queue.queuedBytes, 0, "nothing is left queued");
 
   const closing = await rejection(pair.client.close());
-  assertReset(closing, "close() reports how sending ended");
+  assertCopyReset(closing, "close() reports how sending ended");
   pair.listener.close();
   assertEquals(openFds(), fdsBefore, "every fd zcio opened is closed");
 });
@@ -87,10 +86,10 @@ test("peer reset: SO_LINGER 0 on the reading server resets the connection under 
   reader.releaseLock();
   await withTimeout(pair.server.close(), 5000, "the server's close()");
   await withTimeout(producing, 5000, "the failing write");
-  const e = assertReset(failure, "the write in progress at the reset");
+  const e = assertCopyReset(failure, "the write in progress at the reset");
   // Bytes of the write in progress may already have been read: at most one chunk beyond the completed writes.
   assert((writes + 1) * 256 * 1024 >= received, `everything read was written first: ${writes} writes, ${received} bytes read`);
-  const later = assertReset(await rejection(writer.write(new Uint8Array(10))), "a later write");
+  const later = assertCopyReset(await rejection(writer.write(new Uint8Array(10))), "a later write");
   assertEquals(later.code, e.code, "later writes fail with the error that ended sending");
   await rejection(pair.client.close());
   pair.listener.close();

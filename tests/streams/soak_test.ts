@@ -116,11 +116,13 @@ for (const [i, backend] of SOAK_BACKENDS.entries()) {
     else if (backend !== "auto") assert(b[backend] > 0, `${backend} was used: ${JSON.stringify(r.stats)}`);
     await waitFor(() => openFds() === fdsBefore, `every fd closed again (${openFds()} open, ${fdsBefore} before)`, 10_000);
     const rssAfter = await settledRss();
-    console.log(`soak (${backend}, ${runtime}): ${mib(r.sent.length)} verified by SHA-256 in ${seconds.toFixed(1)} s ` +
-      `(${(r.sent.length / seconds / 1e6).toFixed(0)} MB/s); ${r.chunks} chunks (${r.staged} staged, ${r.fresh} whole fresh buffers); ` +
-      `${r.writerPauses} writer and ${r.readerPauses} reader pauses; bytes ${JSON.stringify(b)}, ${r.stats.downgrades} downgrades; ` +
-      `fds ${fdsBefore} -> ${openFds()}; RSS ${mib(rssBefore)} -> ${mib(rssAfter)} (tolerance ${mib(RSS_TOLERANCE)}, peak ${mib(peak)})` +
-      (SOAK_BYTES < FULL ? `; SHORTENED by ZCIO_SOAK_MIB: the full soak is 4 GiB` : ""));
+    console.log(
+      `soak (${backend}, ${runtime}): ${mib(r.sent.length)} verified by SHA-256 in ${seconds.toFixed(1)} s ` +
+        `(${(r.sent.length / seconds / 1e6).toFixed(0)} MB/s); ${r.chunks} chunks (${r.staged} staged, ${r.fresh} whole fresh buffers); ` +
+        `${r.writerPauses} writer and ${r.readerPauses} reader pauses; bytes ${JSON.stringify(b)}, ${r.stats.downgrades} downgrades; ` +
+        `fds ${fdsBefore} -> ${openFds()}; RSS ${mib(rssBefore)} -> ${mib(rssAfter)} (tolerance ${mib(RSS_TOLERANCE)}, peak ${mib(peak)})` +
+        (SOAK_BYTES < FULL ? `; SHORTENED by ZCIO_SOAK_MIB: the full soak is 4 GiB` : ""),
+    );
     assert(rssAfter - rssBefore < RSS_TOLERANCE, `RSS ${mib(rssBefore)} before, ${mib(rssAfter)} after`);
   });
 }

@@ -63,10 +63,12 @@ test("tcp options: a value that is not a boolean is INVALID_OPTION naming it, an
   await warmUp();
   const fds = openFds();
   for (const [name, value] of [["noDelay", "yes"], ["keepAlive", 1], ["noDelay", null]] as const) {
-    for (const [what, opening] of [
-      ["zcConnect", () => zcConnect({ hostname: "127.0.0.1", port: 9, [name]: value } as never)],
-      ["zcListen", () => zcListen({ port: 0, [name]: value } as never)],
-    ] as const) {
+    for (
+      const [what, opening] of [
+        ["zcConnect", () => zcConnect({ hostname: "127.0.0.1", port: 9, [name]: value } as never)],
+        ["zcListen", () => zcListen({ port: 0, [name]: value } as never)],
+      ] as const
+    ) {
       const e = await rejection(opening());
       assert(e instanceof ZcioError && e.code === "INVALID_OPTION", `${what} ${name}: ${e}`);
       assert(e.message.includes(name), `${what}: the message names ${name}: ${e.message}`);

@@ -32,34 +32,39 @@ const MODES = [
   { mode: "owned", size: 20000, burst: 2, transferBuffers: true },
 ] as const;
 
-for (const backend of BACKENDS) for (const { mode, size, burst, transferBuffers } of MODES) {
-  test(`udp port unreachable (${backend}, ${mode}): ICMP errors end nothing; every write and close resolve, read reports ECONNREFUSED`, async () => {
-    // A free port: bound, then closed again, so nothing listens on it.
-    const probe = boundSocket(SOCK_DGRAM);
-    sys.close(probe.fd);
-    const conn = await zcConnect({ hostname: "127.0.0.1", port: probe.port, transport: "udp", backend, transferBuffers });
-    const writer = conn.writable.getWriter();
-    const failed: string[] = [];
-    for (let i = 0; i < DATAGRAMS; i += burst) {
-      const writes: Promise<string>[] = [];
-      for (let j = i; j < i + burst; j++) writes.push(outcome(writer.write(new Uint8Array(size).fill(j))));
-      const results = await withTimeout(Promise.all(writes), 5000, `writes ${i}..${i + burst - 1}`);
-      for (const [j, result] of results.entries()) if (result !== "ok") failed.push(`write ${i + j}: ${result}`);
-      // Time for the ICMP errors of these datagrams to come back before the next ones.
-      await sleep(2);
-    }
-    assertEquals(failed, [], "writes that failed");
-    assertEquals(await withTimeout(outcome(writer.close()), 5000, "writer.close()"), "ok", "writer.close()");
-    const { bytes } = conn.stats();
-    assertEquals(bytes.copy + bytes.msg_zerocopy + bytes.io_uring, DATAGRAMS * size, "every datagram was sent (a refused send goes again)");
-    const reader = conn.readable.getReader();
-    const read = await withTimeout(
-      reader.read().then((r) => (r.done ? "end" : `a datagram of ${r.value.length} bytes`), (e: unknown) => `rejected with ${e instanceof ZcioError ? e.code : String(e)}`),
-      5000,
-      "read()",
-    );
-    assertEquals(read, "rejected with ECONNREFUSED", "the read after the last refused datagram");
-    reader.releaseLock();
-    assertEquals(await withTimeout(outcome(conn.close()), 5000, "conn.close()"), "ok", "conn.close()");
-  });
+for (const backend of BACKENDS) {
+  for (const { mode, size, burst, transferBuffers } of MODES) {
+    test(`udp port unreachable (${backend}, ${mode}): ICMP errors end nothing; every write and close resolve, read reports ECONNREFUSED`, async () => {
+      // A free port: bound, then closed again, so nothing listens on it.
+      const probe = boundSocket(SOCK_DGRAM);
+      sys.close(probe.fd);
+      const conn = await zcConnect({ hostname: "127.0.0.1", port: probe.port, transport: "udp", backend, transferBuffers });
+      const writer = conn.writable.getWriter();
+      const failed: string[] = [];
+      for (let i = 0; i < DATAGRAMS; i += burst) {
+        const writes: Promise<string>[] = [];
+        for (let j = i; j < i + burst; j++) writes.push(outcome(writer.write(new Uint8Array(size).fill(j))));
+        const results = await withTimeout(Promise.all(writes), 5000, `writes ${i}..${i + burst - 1}`);
+        for (const [j, result] of results.entries()) if (result !== "ok") failed.push(`write ${i + j}: ${result}`);
+        // Time for the ICMP errors of these datagrams to come back before the next ones.
+        await sleep(2);
+      }
+      assertEquals(failed, [], "writes that failed");
+      assertEquals(await withTimeout(outcome(writer.close()), 5000, "writer.close()"), "ok", "writer.close()");
+      const { bytes } = conn.stats();
+      assertEquals(bytes.copy + bytes.msg_zerocopy + bytes.io_uring, DATAGRAMS * size, "every datagram was sent (a refused send goes again)");
+      const reader = conn.readable.getReader();
+      const read = await withTimeout(
+        reader.read().then(
+          (r) => (r.done ? "end" : `a datagram of ${r.value.length} bytes`),
+          (e: unknown) => `rejected with ${e instanceof ZcioError ? e.code : String(e)}`,
+        ),
+        5000,
+        "read()",
+      );
+      assertEquals(read, "rejected with ECONNREFUSED", "the read after the last refused datagram");
+      reader.releaseLock();
+      assertEquals(await withTimeout(outcome(conn.close()), 5000, "conn.close()"), "ok", "conn.close()");
+    });
+  }
 }

@@ -3,7 +3,7 @@
  * ETIMEDOUT, and its socket is closed. The peer that never answers is a listener on 127.0.0.1
  * whose accept queue (backlog 0) is full: Linux drops further SYNs, so a connect stays pending.
  */
-import { EAGAIN, EINPROGRESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "../../ffi/constants.ts";
+import { EAGAIN, EINPROGRESS, SO_ERROR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "../../ffi/constants.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
 import { zcConnect, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
@@ -13,7 +13,7 @@ import { acceptPending, boundSocket, openFds, sleep, stateAfter, sys, warmUp, wi
 const silentListener = () => {
   const l = boundSocket(SOCK_STREAM | SOCK_NONBLOCK);
   assertEquals(sys.listen(l.fd, 0), 0);
-  const filler = sys.socket(2 /* AF_INET */, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const filler = sys.socket(2, /* AF_INET */ SOCK_STREAM | SOCK_CLOEXEC, 0);
   assertEquals(sys.connect(filler, encodeSockaddr("127.0.0.1", l.port)!), 0, "the first connection fills the queue");
   return {
     port: l.port,

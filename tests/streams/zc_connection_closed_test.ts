@@ -8,7 +8,6 @@ import { ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import { connectedPair, openFds, type Pair, readAll, sleep, stateAfter, warmUp, withTimeout, writeUntilBlocked } from "../helpers.ts";
 
-
 /** Fills the client's socket (the server never reads), then resets it from the server's end. */
 const resetUnderWriter = async (pair: Pair): Promise<ZcioError> => {
   const { producing } = await writeUntilBlocked(pair);

@@ -1,30 +1,9 @@
 /** zcWritable(fd) over sockets the program made itself with the Sys adapter: zcio never closes them. */
-import {
-  AF_INET,
-  EFD_CLOEXEC,
-  SO_TYPE,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
-  SOL_SOCKET,
-} from "../../ffi/constants.ts";
+import { AF_INET, EFD_CLOEXEC, SO_TYPE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "../../ffi/constants.ts";
 import { encodeSockaddr } from "../../ffi/sockaddr.ts";
-import { zcListen, ZcioError, zcWritable } from "../../mod.ts";
+import { ZcioError, zcListen, zcWritable } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
-import {
-  boundSocket,
-  hashOf,
-  openFds,
-  randomBytes,
-  readAll,
-  readBytes,
-  stateAfter,
-  sys,
-  waitFor,
-  warmUp,
-  withTimeout,
-} from "../helpers.ts";
+import { boundSocket, hashOf, openFds, randomBytes, readAll, readBytes, stateAfter, sys, waitFor, warmUp, withTimeout } from "../helpers.ts";
 
 const socketType = (fd: number): number => {
   const type = new Int32Array(1);

@@ -23,8 +23,7 @@ import { drainInto, sys, tcpPair } from "./loopback.ts";
 
 /** TCP_CORK (<netinet/tcp.h>): hold partial segments until uncorked. */
 const TCP_CORK = 3;
-const cork = (fd: number, on: boolean) =>
-  assertEquals(sys.setsockopt(fd, IPPROTO_TCP, TCP_CORK, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer)), 0);
+const cork = (fd: number, on: boolean) => assertEquals(sys.setsockopt(fd, IPPROTO_TCP, TCP_CORK, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer)), 0);
 
 const pollfd = new Uint8Array(8);
 /** poll() one fd for POLLIN with `timeoutMs`; returns revents (0 when not ready). */

@@ -5,16 +5,7 @@
  *
  * @module
  */
-import {
-  AF_INET,
-  EAGAIN,
-  MSG_DONTWAIT,
-  SO_REUSEADDR,
-  SOCK_CLOEXEC,
-  SOCK_NONBLOCK,
-  SOCK_STREAM,
-  SOL_SOCKET,
-} from "../../../ffi/constants.ts";
+import { AF_INET, EAGAIN, MSG_DONTWAIT, SO_REUSEADDR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET } from "../../../ffi/constants.ts";
 import { loadSys } from "../../../ffi/load_sys.ts";
 import { decodeSockaddr, encodeSockaddr } from "../../../ffi/sockaddr.ts";
 import { SOCKADDR_STORAGE_SIZE } from "../../../ffi/structs.ts";

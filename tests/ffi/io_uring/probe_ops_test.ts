@@ -3,13 +3,7 @@
  * check over loopback), and the reading of a probe answer as a unit.
  */
 import { readdirSync } from "node:fs";
-import {
-  IORING_CQE_F_MORE,
-  IORING_OP_NOP,
-  IORING_OP_SEND,
-  IORING_OP_SEND_ZC,
-  IORING_OP_SENDMSG_ZC,
-} from "../../../ffi/constants.ts";
+import { IORING_CQE_F_MORE, IORING_OP_NOP, IORING_OP_SEND, IORING_OP_SEND_ZC, IORING_OP_SENDMSG_ZC } from "../../../ffi/constants.ts";
 import { probeOps, supportedOps } from "../../../ffi/io_uring/probe_ops.ts";
 import { assert, assertEquals, test } from "../../harness.ts";
 import { sys } from "./loopback.ts";

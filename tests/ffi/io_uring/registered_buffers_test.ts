@@ -4,15 +4,7 @@
  * CAP_IPC_LOCK from this thread's effective set for the duration (capset), which is what makes the
  * kernel charge pinned pages to the limit; plus the failure-result mapping as a unit.
  */
-import {
-  EBUSY,
-  EFAULT,
-  EINVAL,
-  ENOMEM,
-  IORING_CQE_F_MORE,
-  IORING_CQE_F_NOTIF,
-  RLIMIT_MEMLOCK,
-} from "../../../ffi/constants.ts";
+import { EBUSY, EFAULT, EINVAL, ENOMEM, IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, RLIMIT_MEMLOCK } from "../../../ffi/constants.ts";
 import { RegisteredBuffers, registrationFailure } from "../../../ffi/io_uring/registered_buffers.ts";
 import { Ring } from "../../../ffi/io_uring/ring.ts";
 import { Slab } from "../../../ffi/slab.ts";

@@ -143,22 +143,28 @@ test("send_zc: 64 requests in flight from one submit; every first CQE and every 
   const notifOrder: number[] = [];
   let firsts = 0, notifCount = 0, notifBeforeFirst = 0, copied = 0;
   const rx = new Uint8Array(N * LEN);
-  const got = pump(ring, () => firsts === N && notifCount === N, (c) => {
-    const i = c.userData - BASE;
-    assert(i >= 0 && i < N, `user_data ${c.userData} is one of ours`);
-    if ((c.flags & IORING_CQE_F_NOTIF) !== 0) {
-      notifs[i]++;
-      notifCount++;
-      notifOrder.push(i);
-      if (Number.isNaN(firstRes[i])) notifBeforeFirst++;
-      if (((c.res >>> 0) & IORING_NOTIF_USAGE_ZC_COPIED) !== 0) copied++;
-      assert(bufs.free(offsets[i]), "a slice is freed once, on its notification");
-    } else {
-      assertEquals(c.flags & IORING_CQE_F_MORE, IORING_CQE_F_MORE, "F_MORE on the first CQE");
-      firstRes[i] = c.res;
-      firsts++;
-    }
-  }, b, rx);
+  const got = pump(
+    ring,
+    () => firsts === N && notifCount === N,
+    (c) => {
+      const i = c.userData - BASE;
+      assert(i >= 0 && i < N, `user_data ${c.userData} is one of ours`);
+      if ((c.flags & IORING_CQE_F_NOTIF) !== 0) {
+        notifs[i]++;
+        notifCount++;
+        notifOrder.push(i);
+        if (Number.isNaN(firstRes[i])) notifBeforeFirst++;
+        if (((c.res >>> 0) & IORING_NOTIF_USAGE_ZC_COPIED) !== 0) copied++;
+        assert(bufs.free(offsets[i]), "a slice is freed once, on its notification");
+      } else {
+        assertEquals(c.flags & IORING_CQE_F_MORE, IORING_CQE_F_MORE, "F_MORE on the first CQE");
+        firstRes[i] = c.res;
+        firsts++;
+      }
+    },
+    b,
+    rx,
+  );
   assertEquals(firstRes, new Array(N).fill(LEN), "every request sent all its bytes");
   assertEquals(notifs, new Array(N).fill(1), "exactly one notification per request");
   assertEquals(notifBeforeFirst, 0, "no notification before its own first CQE");

@@ -22,8 +22,7 @@ const processWaiter = () =>
   }));
 
 const TCP_CORK = 3;
-const cork = (fd: number, on: boolean) =>
-  assertEquals(sys.setsockopt(fd, IPPROTO_TCP, TCP_CORK, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer)), 0);
+const cork = (fd: number, on: boolean) => assertEquals(sys.setsockopt(fd, IPPROTO_TCP, TCP_CORK, new Uint8Array(new Int32Array([on ? 1 : 0]).buffer)), 0);
 
 test("waiter + eventfd: the process Waiter wakes for a deferred SEND_ZC notification; the ring fd stays silent", async () => {
   const waiter = await processWaiter();
