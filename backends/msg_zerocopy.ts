@@ -10,6 +10,7 @@
  * @module
  */
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE } from "../ffi/constants.ts";
+import { byteLengthOf } from "../ffi/intrinsics.ts";
 import type { Slab } from "../ffi/slab.ts";
 import { MSGHDR_SIZE, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
@@ -53,6 +54,11 @@ export class MsgZerocopy {
   readonly #controlAddress: number;
 
   readonly #downgrade: CopiedDowngrade;
+  /** The view the last released record held, and how many of its bytes were released so far. */
+  #releasing: Uint8Array | undefined;
+  #releasedBytes = 0;
+  /** Told when the kernel has released every byte of an owned view, so its memory can be reused. */
+  onReleased: ((view: Uint8Array) => void) | undefined;
 
   /**
    * @param control `ZEROCOPY_TRACKER_CONTROL_BYTES` of mmap'd memory at `controlOffset`
@@ -171,6 +177,7 @@ export class MsgZerocopy {
 
   /** Lets every pinned buffer go without a notification: only for a process that is exiting. */
   forget(): void {
+    this.onReleased = undefined;
     while (this.#count > 0) this.#shift();
   }
 
@@ -193,10 +200,20 @@ export class MsgZerocopy {
 
   #shift(): void {
     const s = this.#head;
+    const view = this.#views[s]!;
     this.#views[s] = undefined;
     this.#inflightBytes -= this.#bytes[s];
     this.#head = (this.#head + 1) & this.#mask;
     this.#count--;
+    // A view's records are consecutive (sends go in queue order); it is released once all of its
+    // bytes are, in zero-copy sends. One part of it sent by copy (a downgrade in between) leaves it
+    // unreported: its memory then goes with the garbage collector.
+    this.#releasedBytes = view === this.#releasing ? this.#releasedBytes + this.#bytes[s] : this.#bytes[s];
+    this.#releasing = view;
+    if (this.#releasedBytes === byteLengthOf(view)) {
+      this.#releasing = undefined;
+      this.onReleased?.(view);
+    }
   }
 
   #grow(): void {

@@ -5,10 +5,19 @@
  * @module
  */
 
-/** `Sys.detach` for runtimes whose structured clone detaches every ArrayBuffer it transfers. */
+// Taken at load, as every intrinsic zcio relies on.
+const transfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
+const clone = structuredClone;
+
+/**
+ * `Sys.detach` for runtimes that detach every ArrayBuffer they transfer: through
+ * `ArrayBuffer.prototype.transfer` where there is one (it moves the memory, a few times cheaper
+ * than a structured clone), else through a structured clone that transfers it.
+ */
 export const detachByTransfer = (buffer: ArrayBuffer): boolean => {
   try {
-    structuredClone(buffer, { transfer: [buffer] });
+    if (transfer !== undefined) transfer.call(buffer);
+    else clone(buffer, { transfer: [buffer] });
     return true;
   } catch {
     return false;

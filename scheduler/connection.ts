@@ -199,6 +199,7 @@ export class Connection {
       );
       ring?.bind(queue, stats, () => outbox.wakeUp());
       if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
+      if (zerocopy !== undefined) zerocopy.onReleased = (view) => outbox.leases.reuse(view);
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const connection = new Connection(
         fd,

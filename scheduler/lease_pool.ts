@@ -16,7 +16,7 @@
  * @module
  */
 import type { RegisteredLeases } from "../backends/registered_leases.ts";
-import { bufferOf, byteOffsetOf } from "../ffi/intrinsics.ts";
+import { arrayBufferByteLengthOf, bufferOf, byteOffsetOf } from "../ffi/intrinsics.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 
@@ -53,10 +53,20 @@ const collected = new FinalizationRegistry<LeaseRecord>((record) => {
   record.pool.collected(record);
 });
 
+/** zcio's ArrayBuffers of written plain leases: the memory {@link LeasePool.reuse} may lease again. */
+const plainMemory = new WeakSet<ArrayBuffer>();
+
 export class LeasePool {
   #closed: ZcioError | undefined;
   /** Bytes of plain leases out and unwritten. */
   #plainOut = 0;
+  /**
+   * Plain lease memory the kernel has released, kept for the next lease of the same size: a new
+   * ArrayBuffer is zeroed memory, and allocating one costs more than sending it. Counted against
+   * maxLeaseBytes; dropped (to the garbage collector) when room is needed for another size.
+   */
+  #spare: ArrayBuffer[] = [];
+  #spareBytes = 0;
   readonly #waiting: { size: number; resolve: (view: Uint8Array) => void; reject: (e: unknown) => void }[] = [];
 
   /**
@@ -125,15 +135,36 @@ export class LeasePool {
       return this.registered!.view(record.offset, length);
     }
     this.#plainOut -= record.size;
-    return new Uint8Array(moveOut(buffer), 0, length);
+    const own = moveOut(buffer);
+    plainMemory.add(own);
+    return new Uint8Array(own, 0, length);
+  }
+
+  /**
+   * The kernel has released every byte of an owned view: a plain lease's memory is kept for the
+   * next lease of its size, while that stays within maxLeaseBytes.
+   */
+  reuse(view: Uint8Array): void {
+    const buffer = bufferOf(view) as ArrayBuffer;
+    if (plainMemory.has(buffer) && this.#closed === undefined) {
+      plainMemory.delete(buffer);
+      const size = arrayBufferByteLengthOf(buffer);
+      if (this.#plainOut + this.ownedBytes() + this.#spareBytes + size <= this.maxLeaseBytes) {
+        this.#spare.push(buffer);
+        this.#spareBytes += size;
+      }
+    }
+    this.admit();
   }
 
   /** Gives a lease's memory back at once (it was copied into staging, or never sent). */
   giveBack(view: Uint8Array): void {
     if (this.registered !== undefined && bufferOf(view) === bufferOf(this.registered.buffers.bytes)) {
       this.registered.release(view);
+      this.admit();
+    } else {
+      this.reuse(view);
     }
-    this.admit();
   }
 
   /** Lets waiting leases in, as far as plain lease memory has room again. */
@@ -150,6 +181,8 @@ export class LeasePool {
     this.#closed = error;
     this.registered?.cancel(this, error);
     for (const waiter of this.#waiting.splice(0)) waiter.reject(error);
+    this.#spare = [];
+    this.#spareBytes = 0;
   }
 
   /** An unwritten lease was dropped and collected: its memory is free. */
@@ -175,12 +208,34 @@ export class LeasePool {
   }
 
   #plainRoom(size: number): boolean {
-    return this.#plainOut + this.ownedBytes() + size <= this.maxLeaseBytes;
+    const used = this.#plainOut + this.ownedBytes() + size;
+    if (used + this.#spareBytes <= this.maxLeaseBytes) return true;
+    if (used > this.maxLeaseBytes) return false;
+    // Room once spare memory of other sizes is let go (one of this size is reused instead).
+    if (this.#spareOf(size) < 0) {
+      this.#spare = [];
+      this.#spareBytes = 0;
+    }
+    return true;
+  }
+
+  /** Where a spare buffer of `size` bytes is in #spare, or -1. */
+  #spareOf(size: number): number {
+    const spare = this.#spare;
+    for (let i = spare.length - 1; i >= 0; i--) if (arrayBufferByteLengthOf(spare[i]) === size) return i;
+    return -1;
   }
 
   #plainLease(size: number): Uint8Array {
     this.#plainOut += size;
-    return this.#handOut(new ArrayBuffer(size), -1, size);
+    const at = this.#spareOf(size);
+    if (at < 0) return this.#handOut(new ArrayBuffer(size), -1, size);
+    const spare = this.#spare;
+    const buffer = spare[at];
+    spare[at] = spare[spare.length - 1];
+    spare.pop();
+    this.#spareBytes -= size;
+    return this.#handOut(buffer, -1, size);
   }
 
   #registeredLease(offset: number, size: number): Uint8Array {
