@@ -1,7 +1,7 @@
 /**
  * The reference bench (`npm run bench -- --reference`): zcio against the runtime's own socket and
- * against small C senders, side by side and interleaved into the same sink, with the ratios that
- * issue 20's aims name. Every writer reuses one buffer (or takes leases) and awaits each write.
+ * against small C senders, side by side and interleaved into the same sink, with the ratios the
+ * project's aims name. Every writer reuses one buffer (or takes leases) and awaits each write.
  *
  * - Loopback TCP into the sink process (`sink_server.ts`) at 1 KiB, 16 KiB, 64 KiB, 256 KiB and
  *   1 MiB: zcio's default, each backend, the runtime's socket, and a C loop of blocking `send()`.

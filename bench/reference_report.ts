@@ -1,6 +1,6 @@
 /**
  * The reference bench's report: per sink, a table of MB/s (each cell the median of its timed runs),
- * and the aims of issue 20's "Benchmark" section, each a ratio of two senders with its 90% interval
+ * and the project's speed aims, each a ratio of two senders with its 90% interval
  * (`pairwise_ratio.ts`: the median of the ratios of every run of one to every run of the other, all
  * from the same interleaved rounds), marked met or missed against its bar.
  *

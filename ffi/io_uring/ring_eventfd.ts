@@ -3,7 +3,7 @@
  * (ffi/waiter.ts, one epoll set) can wait for completions like for any other fd, and a completion
  * pass that reaps everything without losing a wake-up.
  *
- * What this kernel does (Linux 6.18, measured; README.md has the details): with DEFER_TASKRUN the
+ * What this kernel does (Linux 6.18; ffi/io_uring/README.md, tests/ffi/io_uring/eventfd_test.ts): with DEFER_TASKRUN the
  * eventfd is signalled as soon as a completion is queued as deferred task work, before any
  * enter(GETEVENTS), while the CQ is still empty; the ring fd itself is not usable for this, because
  * deferred work never wakes a poll or epoll sleeping on it. REGISTER_EVENTFD_ASYNC is not signalled
