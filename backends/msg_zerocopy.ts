@@ -99,6 +99,7 @@ export class MsgZerocopy {
     this.#nextId = (this.#nextId + 1) >>> 0;
     for (let i = 0; sent > 0; i++) {
       const bytes = Math.min(queue.remaining(i), sent);
+      queue.markPinned(i);
       this.#record(id, queue.view(i)!, bytes);
       sent -= bytes;
     }

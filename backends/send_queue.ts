@@ -41,6 +41,8 @@ export class SendQueue {
   // Segment ring.
   #kinds = new Uint8Array(16);
   #routes = new Uint8Array(16);
+  /** 1 once a byte of the segment went in a zero-copy send ({@link markPinned}). */
+  #pinned = new Uint8Array(16);
   #starts = new Float64Array(16);
   #lengths = new Float64Array(16);
   #progress = new Float64Array(16);
@@ -68,8 +70,9 @@ export class SendQueue {
    * @param stagingAddress the address of `staging[0]`
    * @param mergeStaged true for byte streams; false keeps each staged chunk its own segment (datagrams)
    * @param onBorrowedDone told when the kernel has taken every byte of a borrowed view
-   * @param onOwnedCopied told when the kernel has taken every byte of an owned view routed
-   *   {@link ROUTE_COPY} (a lease sent by copy, whose memory can go back to its pool)
+   * @param onOwnedCopied told when the kernel has taken every byte of an owned view by copy: one
+   *   routed {@link ROUTE_COPY}, or one no byte of which went zero-copy (a lease whose memory can go
+   *   back to its pool)
    */
   constructor(
     staging: Uint8Array,
@@ -207,8 +210,16 @@ export class SendQueue {
     return this.#count > 0 && this.#progress[this.#head] > 0;
   }
 
-  /** Marks `n` bytes as taken by the kernel, oldest first, completing whole segments. */
-  consume(n: number): void {
+  /** The `i`-th waiting segment had bytes in a zero-copy send: the kernel may read it until notified. */
+  markPinned(i: number): void {
+    this.#pinned[(this.#head + i) & this.#mask] = 1;
+  }
+
+  /**
+   * Marks `n` bytes as taken by the kernel, oldest first, completing whole segments; `byCopy` when
+   * this send copied them (an owned segment no byte of which was pinned is then free at once).
+   */
+  consume(n: number, byCopy = false): void {
     this.#queuedBytes -= n;
     while (n > 0) {
       const s = this.#head;
@@ -219,14 +230,14 @@ export class SendQueue {
         return;
       }
       n -= left;
-      this.#shift();
+      this.#shift(byCopy);
     }
   }
 
-  /** Completes the oldest segment whole, as a datagram send does. */
-  consumeSegment(): void {
+  /** Completes the oldest segment whole, as a datagram send does; `byCopy` as for {@link consume}. */
+  consumeSegment(byCopy = false): void {
     this.#queuedBytes -= this.#lengths[this.#head] - this.#progress[this.#head];
-    this.#shift();
+    this.#shift(byCopy);
   }
 
   /** Drops the oldest segment without telling its owner (it was rejected). Returns its view. */
@@ -251,14 +262,14 @@ export class SendQueue {
     return waiting;
   }
 
-  #shift(): void {
+  #shift(byCopy: boolean): void {
     const s = this.#head;
     const view = this.#views[s];
     this.#views[s] = undefined;
     this.#release(s);
     if (view === undefined) return;
     if (this.#kinds[s] === BORROWED) this.onBorrowedDone(view);
-    else if (this.#routes[s] === ROUTE_COPY) this.onOwnedCopied?.(view);
+    else if (this.#routes[s] === ROUTE_COPY || (byCopy && this.#pinned[s] === 0)) this.onOwnedCopied?.(view);
   }
 
   #release(s: number): void {
@@ -281,6 +292,7 @@ export class SendQueue {
     const s = (this.#head + this.#count) & this.#mask;
     this.#kinds[s] = kind;
     this.#routes[s] = route;
+    this.#pinned[s] = 0;
     this.#starts[s] = start;
     this.#lengths[s] = length;
     this.#progress[s] = 0;
@@ -299,6 +311,7 @@ export class SendQueue {
     };
     this.#kinds = remap(this.#kinds, (n) => new Uint8Array(n));
     this.#routes = remap(this.#routes, (n) => new Uint8Array(n));
+    this.#pinned = remap(this.#pinned, (n) => new Uint8Array(n));
     this.#starts = remap(this.#starts, (n) => new Float64Array(n));
     this.#lengths = remap(this.#lengths, (n) => new Float64Array(n));
     this.#progress = remap(this.#progress, (n) => new Float64Array(n));

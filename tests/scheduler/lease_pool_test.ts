@@ -140,24 +140,30 @@ test("lease_pool (io_uring): a lease waiting on the exhausted registered pool re
   await waiter.close();
 });
 
-test("lease_pool (copy): plain lease memory is leased again once the kernel has it, and every write arrives as written", async () => {
-  const pair = await connectedPair("127.0.0.1", { backend: "copy" });
-  const received = readAll(pair.server.readable);
-  const writer = pair.client.writable.getWriter();
-  const size = 64 * KiB, writes = 64;
-  let reused = 0;
-  for (let i = 0; i < writes; i++) {
-    const lease = pair.client.tryLease(size) ?? await pair.client.lease(size);
-    // A new ArrayBuffer is zeroed; reused memory still holds an earlier write's bytes (never 0).
-    if (lease[0] !== 0) reused++;
-    lease.fill(i % 255 + 1);
-    await writer.write(lease);
-  }
-  await writer.close();
-  assert(reused >= writes / 2, `most leases reused released memory: ${reused} of ${writes}`);
-  const got = await withTimeout(received, 10_000, "the peer's bytes");
-  assertEquals(got.length, size * writes, "bytes");
-  assert(got.every((b, i) => b === Math.floor(i / size) % 255 + 1), "each write's contents");
-  await pair.client.close();
-  await pair.server.close();
-});
+// msg_zerocopy over loopback: the kernel's first notification says it copied, and the socket sends
+// the leases after it by copy.
+for (const backend of ["copy", "msg_zerocopy"] as const) {
+  test(`lease_pool (${backend}): plain lease memory sent by copy is leased again once the kernel has it, and every write arrives as written`, async () => {
+    // At most 1 MiB of leases queued or in flight: writes wait for the kernel, as a long stream's do.
+    const pair = await connectedPair("127.0.0.1", { backend, maxOwnedBytes: 1 << 20 });
+    const received = readAll(pair.server.readable);
+    const writer = pair.client.writable.getWriter();
+    const size = 64 * KiB, writes = 128;
+    let reused = 0;
+    for (let i = 0; i < writes; i++) {
+      const lease = pair.client.tryLease(size) ?? await pair.client.lease(size);
+      // A new ArrayBuffer is zeroed; reused memory still holds an earlier write's bytes (never 0).
+      if (lease[0] !== 0) reused++;
+      lease.fill(i % 255 + 1);
+      await writer.write(lease);
+    }
+    await writer.close();
+    if (backend === "msg_zerocopy") assert(pair.client.stats().downgrades > 0, "the kernel's copies downgraded the socket");
+    assert(reused >= writes / 2, `most leases reused released memory: ${reused} of ${writes}`);
+    const got = await withTimeout(received, 10_000, "the peer's bytes");
+    assertEquals(got.length, size * writes, "bytes");
+    assert(got.every((b, i) => b === Math.floor(i / size) % 255 + 1), "each write's contents");
+    await pair.client.close();
+    await pair.server.close();
+  });
+}
