@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The package as a consumer gets it: `npm pack`s the checkout, installs the tarball into fresh Node
 # and Bun projects and sends bytes over 127.0.0.1 through `import { zcConnect, zcListen } from
-# "zcio"`, type-checks two TypeScript consumers against the published declarations, and runs
-# `deno publish --dry-run` (JSR's checks, fast check included) on the checkout.
+# "zcio"`, type-checks two TypeScript consumers against the published declarations, runs a Deno
+# project that links the checkout as `@zcio/zcio`, and runs `deno publish --dry-run` (JSR's checks,
+# fast check included) on the checkout.
 # Prints "ok - <check>" or "not ok - <check>" per check (the failed one's output first), then
 # "package: N passed, N failed"; exits 1 when a check failed.
 set -u
@@ -34,7 +35,7 @@ pack() {
 }
 check "npm pack" pack
 if [ -z "$tgz" ] || [ ! -f "$tgz" ]; then
-  echo "package: $passed passed, $((failed + 5)) failed (no tarball: the 5 other checks did not run)"
+  echo "package: $passed passed, $((failed + 6)) failed (no tarball: the 6 other checks did not run)"
   exit 1
 fi
 
@@ -50,9 +51,8 @@ const client = await zcConnect({ hostname: "127.0.0.1", port: listener.addr.port
 const server = await accepting;
 if (server === null) throw new Error("accept() returned null");
 const writer = client.writable.getWriter();
-// write() takes the chunk over (a zero-copy send may still read it), so it gets copies.
-await writer.write(expected.slice(0, 1000));
-await writer.write(expected.slice(1000));
+await writer.write(expected.subarray(0, 1000));
+await writer.write(expected.subarray(1000));
 await writer.close();
 const reader = server.readable.getReader();
 const received = new Uint8Array(size + 1);
@@ -100,6 +100,16 @@ bun_consumer() {
   timeout 60 "$bun" run index.ts
 }
 check "bun: bun add of the tarball, then zcConnect/zcListen over 127.0.0.1" bun_consumer
+
+# --- Deno: a project elsewhere links the checkout as the JSR package @zcio/zcio (README's way) ------
+deno_consumer() {
+  mkdir -p "$work/deno" && cd "$work/deno" || return 1
+  printf '{ "links": ["%s"], "imports": { "@zcio/zcio": "jsr:@zcio/zcio@^0.1" } }\n' "$root" >deno.json
+  printf '%s' "$program" | sed 's|from "zcio"|from "@zcio/zcio"|' >main.ts
+  "$deno" check main.ts || return 1
+  timeout 60 "$deno" run -A main.ts
+}
+check "deno: a project linking the checkout as @zcio/zcio type-checks, then zcConnect/zcListen over 127.0.0.1" deno_consumer
 
 # A typed use of the API, for the type checks: the consumers see zcio's .d.ts, not its sources.
 typed='
