@@ -67,3 +67,13 @@ export const subarrayOf = (view: Uint8Array, begin: number, end: number): Uint8A
   const to = Math.min(Math.max(end, from), length);
   return new Uint8ArrayCtor(bufferOf(view), byteOffsetOf(view) + from, to - from);
 };
+
+// ArrayBuffer.prototype.transfer where the runtime has it (not Node 20), and structuredClone.
+const transfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
+const clone = structuredClone;
+
+/**
+ * The contents of `buffer` in a new ArrayBuffer, `buffer` detached: no bytes are copied. Through
+ * `transfer` where there is one (a few times cheaper), else a structured clone that transfers it.
+ */
+export const moveOut = (buffer: ArrayBuffer): ArrayBuffer => transfer !== undefined ? transfer.call(buffer) : clone(buffer, { transfer: [buffer] });

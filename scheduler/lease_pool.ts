@@ -16,7 +16,7 @@
  * @module
  */
 import type { RegisteredLeases } from "../backends/registered_leases.ts";
-import { arrayBufferByteLengthOf, bufferOf, byteOffsetOf } from "../ffi/intrinsics.ts";
+import { arrayBufferByteLengthOf, bufferOf, byteOffsetOf, moveOut } from "../ffi/intrinsics.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 
@@ -262,12 +262,3 @@ export const writtenLeaseError = (buffer: ArrayBufferLike): ZcioError | undefine
     : undefined;
 
 const misuse = (message: string): ZcioError => new ZcioError({ code: "LEASE_MISUSE", message });
-
-// Taken at load, so that code replacing it later cannot keep a lease's bytes within reach.
-const transfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
-const clone = structuredClone;
-
-/** The contents of `buffer` in a new ArrayBuffer, `buffer` detached: no bytes are copied. */
-export const moveOut = (buffer: ArrayBuffer): ArrayBuffer =>
-  // Node 20 has no ArrayBuffer.prototype.transfer; structuredClone with a transfer list moves it too.
-  transfer !== undefined ? transfer.call(buffer) : clone(buffer, { transfer: [buffer] });

@@ -35,9 +35,9 @@ import type { FileSend } from "../backends/file_send.ts";
 import type { FileSender } from "../backends/file_sender.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "../backends/send_queue.ts";
 import type { SendStats } from "../backends/send_stats.ts";
-import { arrayBufferByteLengthOf, bufferOf, byteLengthOf, byteOffsetOf } from "../ffi/intrinsics.ts";
+import { arrayBufferByteLengthOf, bufferOf, byteLengthOf, byteOffsetOf, moveOut } from "../ffi/intrinsics.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
-import { type LeasePool, leasesOut, moveOut, OWNED_STAGE_BELOW } from "./lease_pool.ts";
+import { type LeasePool, leasesOut, OWNED_STAGE_BELOW } from "./lease_pool.ts";
 
 export class Outbox {
   #error: ZcioError | undefined;
