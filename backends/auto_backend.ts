@@ -11,13 +11,13 @@
  *
  * A pass sends the oldest run of one sender, then the next run, and so on. The two senders never
  * interleave on the socket: a direct send waits until the ring's chain for this connection has
- * completed (`busy`), so bytes keep their order. Zero-copy notifications still outstanding do not
+ * completed (the ring sender's `busy`), so bytes keep their order. Zero-copy notifications still outstanding do not
  * hold anything up: their bytes are already queued in order in the kernel.
  *
  * @module
  */
 import { bufferOf } from "../ffi/intrinsics.ts";
-import type { BackendName } from "../ffi/zcio_error.ts";
+import type { BackendName } from "../ffi/backend_names.ts";
 import { type Backend, SUBMITTED } from "./backend.ts";
 import type { ChunkRouter } from "./chunk_router.ts";
 import type { DirectSender } from "./direct_sender.ts";
@@ -74,27 +74,11 @@ export class AutoBackend implements Backend, ChunkRoutes {
     return this.direct.reap(stats);
   }
 
-  get watchesErrorQueue(): boolean {
-    return this.direct.watchesErrorQueue;
-  }
-
-  /**
-   * `writer.close()` resolves once every byte is in the kernel, as with copy: zero-copy was auto's
-   * choice, and over TCP its notifications wait for the peer's acknowledgements (a peer in the same
-   * program that reads only after close would never send them). The connection's release holds the
-   * buffers until they are notified.
-   */
-  readonly closesBeforeNotified = true;
-
-  /** While the ring holds a chain of this connection's, nothing else may be sent. */
-  get busy(): boolean {
-    return this.ring?.busy ?? false;
-  }
-
-  /** Once the ring holds nothing of this connection's (error-queue notifications are the caller's). */
+  /** The ring's requests end first; the error queue's notifications are read as they come meanwhile. */
   whenIdle(done: () => void): void {
-    if (this.ring === undefined) done();
-    else this.ring.whenIdle(done);
+    const direct = this.direct;
+    if (this.ring === undefined) direct.whenIdle(done);
+    else this.ring.whenIdle(() => direct.whenIdle(done));
   }
 
   submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {

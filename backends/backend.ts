@@ -4,11 +4,15 @@
  *
  * @module
  */
-import type { BackendName } from "../ffi/zcio_error.ts";
+import type { BackendName } from "../ffi/backend_names.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
-/** {@link Backend.submit} result: everything queued was handed to the kernel. */
+/**
+ * {@link Backend.submit} result: the kernel has taken everything it was given, or, with segments
+ * left in the queue, the backend holds them until work it already gave the kernel is over (an
+ * io_uring chain still running, or no room in the ring yet) and then wakes the send fiber itself.
+ */
 export const SUBMITTED = 0;
 /** {@link Backend.submit} result: the socket is full; wait until it is writable, then submit again. */
 export const WOULD_BLOCK = 1;
@@ -26,23 +30,13 @@ export interface Backend {
   readonly inflight: number;
   /** Bytes of those buffers. */
   readonly inflightBytes: number;
-  /** Reads every notification available and releases what it covers; returns how many, or -errno. */
+  /**
+   * Reads, without blocking, every notification that has come through the socket's error queue and
+   * releases what it covers; returns how many, or -errno. A backend with notifications owed there
+   * keeps POLLERR armed itself; one told through its ring reads them as they come.
+   */
   reap(stats: SendStats): number;
-  /** Whether notifications come through the socket's error queue (POLLERR), so the scheduler watches it. */
-  readonly watchesErrorQueue: boolean;
-  /** Whether submitted work is still in the kernel's hands, so no new submission can start yet. */
-  readonly busy: boolean;
-  /**
-   * Whether the stream's close may resolve while zero-copy notifications are still to come (every
-   * byte is in the kernel; the buffers stay pinned until the connection's release lets them go).
-   * `auto` does: zero-copy is its choice, not the caller's, so its close behaves as copy's. The
-   * zero-copy backends (absent: false) wait for every notification.
-   */
-  readonly closesBeforeNotified?: boolean;
-  /**
-   * Runs `done` once the backend holds nothing the kernel may read (for backends that learn it
-   * without the error queue; the others run `done` at once when nothing is in flight).
-   */
+  /** Runs `done` once the backend holds nothing the kernel may read, at once if it holds nothing now. */
   whenIdle(done: () => void): void;
   /**
    * Hands the kernel as much of the oldest `limit` segments of `queue` (all of them by default) as

@@ -20,7 +20,8 @@
  */
 import type { CopiedDowngrade } from "./copied_downgrade.ts";
 import { ROUTE_COPY, ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY } from "./send_queue.ts";
-import type { PolicyBackend, PolicyBand } from "./size_policy.ts";
+import type { BackendName } from "../ffi/backend_names.ts";
+import type { PolicyBand } from "./size_policy.ts";
 import type { SendStats } from "./send_stats.ts";
 
 /** Zero-copy bytes queued or in flight on a route the kernel has not confirmed yet. */
@@ -85,7 +86,7 @@ const makeTable = (bands: readonly PolicyBand[], available: RouteAvailability): 
   const routes = new Uint8Array(bands.length);
   for (let i = 0; i < bands.length; i++) {
     from[i] = bands[i].from;
-    const backend = bands[i].use.find((b: PolicyBackend) =>
+    const backend = bands[i].use.find((b: BackendName) =>
       b === "copy" || (b === "msg_zerocopy" && available.msgZerocopy) || (b === "io_uring" && available.ioUring)
     )!;
     routes[i] = backend === "io_uring" ? ROUTE_IO_URING : backend === "msg_zerocopy" ? ROUTE_MSG_ZEROCOPY : ROUTE_COPY;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BackendName } from "../ffi/backend_names.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { Backend } from "./backend.ts";
 import type { MsgZerocopy } from "./msg_zerocopy.ts";
@@ -20,7 +21,7 @@ export abstract class DirectSender implements Backend {
     readonly zerocopy: MsgZerocopy | undefined,
   ) {}
 
-  get name(): "copy" | "msg_zerocopy" {
+  get name(): BackendName {
     return this.zerocopy === undefined ? "copy" : "msg_zerocopy";
   }
 
@@ -36,15 +37,9 @@ export abstract class DirectSender implements Backend {
     return this.zerocopy?.drain(stats) ?? 0;
   }
 
-  get watchesErrorQueue(): boolean {
-    return this.zerocopy !== undefined;
-  }
-
-  /** Sends finish within the syscall; zero-copy notifications are awaited through the error queue. */
-  readonly busy = false;
-
   whenIdle(done: () => void): void {
-    done();
+    if (this.zerocopy === undefined) done();
+    else this.zerocopy.whenIdle(done);
   }
 
   /**

@@ -101,6 +101,7 @@ export class IoUringSender implements Backend, UringClient {
     this.#wake = wake;
   }
 
+  /** Whether a chain of this connection's is in the ring: nothing else may go on the socket until it ends. */
   get busy(): boolean {
     return this.#chain > 0;
   }
@@ -117,8 +118,6 @@ export class IoUringSender implements Backend, UringClient {
   get inflightBytes(): number {
     return this.#notificationBytes;
   }
-
-  readonly watchesErrorQueue = false;
 
   reap(): number {
     return 0;
@@ -142,8 +141,10 @@ export class IoUringSender implements Backend, UringClient {
     if (n === 0) return queue.length === 0 ? SUBMITTED : INVALID_HEAD;
     n = this.dispatcher.reserve(n);
     if (n === 0) {
+      // The ring is full and the kernel takes nothing now: wait for room there, not on the socket.
       this.dispatcher.submitted(0);
-      return WOULD_BLOCK;
+      this.dispatcher.whenRoom(this.#wake);
+      return SUBMITTED;
     }
     const leases = this.dispatcher.leases;
     const registered = leases === undefined ? undefined : bufferOf(leases.buffers.bytes);

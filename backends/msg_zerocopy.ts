@@ -59,6 +59,12 @@ export class MsgZerocopy {
   #releasedBytes = 0;
   /** Told when the kernel has released every byte of an owned view, so its memory can be reused. */
   onReleased: ((view: Uint8Array) => void) | undefined;
+  /**
+   * Told whether notifications are owed (POLLERR is then watched for them): after a zero-copy send,
+   * and after every read of the error queue, since the waiter's interest ends when it fires.
+   */
+  watchErrorQueue: (owed: boolean) => void = () => {};
+  #onIdle: (() => void) | undefined;
 
   /**
    * @param control `ZEROCOPY_TRACKER_CONTROL_BYTES` of mmap'd memory at `controlOffset`
@@ -103,6 +109,13 @@ export class MsgZerocopy {
       this.#record(id, queue.view(i)!, bytes);
       sent -= bytes;
     }
+    this.watchErrorQueue(true);
+  }
+
+  /** Runs `done` once every pinned buffer is released, at once if none is. */
+  whenIdle(done: () => void): void {
+    if (this.#count === 0) return done();
+    this.#onIdle = done;
   }
 
   #record(id: number, view: Uint8Array, bytes: number): void {
@@ -172,6 +185,12 @@ export class MsgZerocopy {
       stats.notifications += notifications;
       stats.notificationBatches++;
       this.#releaseDone();
+    }
+    this.watchErrorQueue(this.#count > 0);
+    if (this.#count === 0 && this.#onIdle !== undefined) {
+      const done = this.#onIdle;
+      this.#onIdle = undefined;
+      done();
     }
     return notifications;
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BackendName } from "../ffi/zcio_error.ts";
+import { type BackendName, perBackend } from "../ffi/backend_names.ts";
 
 /**
  * Why a connection that can send zero-copy sent bytes by copy, as the keys of
@@ -33,14 +33,14 @@ export const COPIED_NO_BUFFERS = 4;
 
 export class SendStats {
   /** Bytes the kernel accepted, per backend. */
-  readonly bytes: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
+  readonly bytes: Record<BackendName, number> = perBackend();
   /** Chunks accepted by `write()`. */
   chunks = 0;
   /** `sendFile` calls queued, and the bytes sendfile(2) moved from their files. */
   files = 0;
   fileBytes = 0;
   /** `auto` only: chunks per route chosen at `write()` (staged chunks are copy). */
-  readonly routed: Record<BackendName, number> = { copy: 0, msg_zerocopy: 0, io_uring: 0 };
+  readonly routed: Record<BackendName, number> = perBackend();
   /**
    * Bytes a connection that can send zero-copy sent by copy, indexed by `COPIED_*` (see
    * {@link COPY_REASONS}); a copy-only connection counts none.

@@ -10,10 +10,9 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
+import { BACKEND_NAMES, type BackendName } from "../ffi/backend_names.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 
-/** A backend a policy can name. */
-export type PolicyBackend = "copy" | "msg_zerocopy" | "io_uring";
 /** The runtimes a policy can have bands of their own for. */
 export type PolicyRuntime = "bun" | "deno" | "node";
 /** A socket transport, each with bands of its own. */
@@ -24,7 +23,7 @@ export interface PolicyBand {
   /** The smallest chunk, in bytes, the band holds. */
   readonly from: number;
   /** In order of preference; always ends with "copy". */
-  readonly use: readonly PolicyBackend[];
+  readonly use: readonly BackendName[];
 }
 
 /** A band as JSON: `use` may also be a single backend name. */
@@ -32,7 +31,7 @@ export interface PolicyBandJson {
   /** The smallest chunk, in bytes, the band holds. */
   readonly from: number;
   /** The backend to use, or several in order of preference; "copy" is added at the end when missing. */
-  readonly use: PolicyBackend | readonly PolicyBackend[];
+  readonly use: BackendName | readonly BackendName[];
 }
 
 /** Bands per transport. */
@@ -58,7 +57,6 @@ export interface SizePolicyJson extends TransportBandsJson {
 /** The environment variable naming a policy file, used when `zcConnect` gets no `policy`. */
 export const POLICY_ENV = "ZCIO_POLICY";
 
-const BACKENDS: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
 const RUNTIMES: readonly PolicyRuntime[] = ["bun", "deno", "node"];
 const TOP_KEYS = ["version", "tcp", "udp", "runtimes", "measured", "note"];
 /** Chunk sizes are at most 2^30 bytes; a band may start anywhere below 2^31. */
@@ -164,15 +162,15 @@ export class SizePolicy {
         }
         const list = typeof b.use === "string" ? [b.use] : b.use;
         if (!Array.isArray(list) || list.length === 0) {
-          fail(`${where}.use must be a backend name or a non-empty array of them (${BACKENDS.join(", ")})`);
+          fail(`${where}.use must be a backend name or a non-empty array of them (${BACKEND_NAMES.join(", ")})`);
         }
-        const use: PolicyBackend[] = [];
+        const use: BackendName[] = [];
         for (const backend of list as unknown[]) {
-          if (!BACKENDS.includes(backend as PolicyBackend)) {
-            fail(`${where}.use names ${JSON.stringify(backend)}; the backends are ${BACKENDS.join(", ")}`);
+          if (!(BACKEND_NAMES as readonly unknown[]).includes(backend)) {
+            fail(`${where}.use names ${JSON.stringify(backend)}; the backends are ${BACKEND_NAMES.join(", ")}`);
           }
-          if (use.includes(backend as PolicyBackend)) fail(`${where}.use names ${backend} twice`);
-          use.push(backend as PolicyBackend);
+          if (use.includes(backend as BackendName)) fail(`${where}.use names ${backend} twice`);
+          use.push(backend as BackendName);
         }
         // Copy is always there: it ends every list.
         if (!use.includes("copy")) use.push("copy");

@@ -63,6 +63,8 @@ export class UringDispatcher {
   readonly #freeIds: number[] = [];
   readonly #watch: FdWatch;
   #enterQueued = false;
+  /** Senders that found no room in the SQ, woken once a pass has run. */
+  #waitingForRoom: (() => void)[] = [];
   #passQueued = false;
   /** Requests whose last CQE has not come yet; the eventfd is watched while there are any. */
   #outstanding = 0;
@@ -131,6 +133,11 @@ export class UringDispatcher {
     return Math.min(n, this.ring.sqSpace());
   }
 
+  /** Runs `wake` after the next pass over the CQ: the SQ had no room for a sender's chain. */
+  whenRoom(wake: () => void): void {
+    this.#waitingForRoom.push(wake);
+  }
+
   /** `requests` more requests were prepared; they go with this macrotask's enter. */
   submitted(requests: number): void {
     this.#outstanding += requests;
@@ -163,6 +170,11 @@ export class UringDispatcher {
 
   #pass(): void {
     this.eventfd.pass(this.#dispatch);
+    if (this.#waitingForRoom.length > 0) {
+      const waiting = this.#waitingForRoom;
+      this.#waitingForRoom = [];
+      for (const wake of waiting) wake();
+    }
     // Work the pass could not finish yet (it does not spin on it): another pass in a millisecond,
     // since the eventfd may not signal it again.
     if (this.eventfd.pending() && !this.#passQueued) {

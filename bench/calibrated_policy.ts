@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { type PolicyBackend, type PolicyBand, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
+import { BACKEND_NAMES, type BackendName, type PolicyBand, type PolicyRuntime, SizePolicy, type SizePolicyJson } from "../mod.ts";
 import { OWNED_STAGE_BELOW } from "../scheduler/lease_pool.ts";
 import type { Cell } from "./calibration_runs.ts";
 import type { RuntimeResult } from "./runtime_calibration.ts";
@@ -30,12 +30,10 @@ import type { SinkName } from "./sinks.ts";
 /** How much better than copy a zero-copy backend must be to be chosen. */
 export const MARGIN = 0.05;
 
-const CHOICES: readonly PolicyBackend[] = ["copy", "msg_zerocopy", "io_uring"];
-
 /** Where a policy's first choice changes from one band to the next. */
 export interface Crossover {
-  readonly from: PolicyBackend;
-  readonly to: PolicyBackend;
+  readonly from: BackendName;
+  readonly to: BackendName;
   /** The size in bytes from which `to` is used: the band's start. */
   readonly size: number;
 }
@@ -45,8 +43,8 @@ export interface SinkCalibration {
   /** The runtime measured, or "all" for the shared bands. */
   readonly runtime: string;
   /** Per measured size, the backends a band would use there, best first. */
-  readonly winners: readonly { readonly size: number; readonly use: readonly PolicyBackend[] }[];
-  readonly bands: readonly { readonly from: number; readonly use: readonly PolicyBackend[] }[];
+  readonly winners: readonly { readonly size: number; readonly use: readonly BackendName[] }[];
+  readonly bands: readonly { readonly from: number; readonly use: readonly BackendName[] }[];
   readonly crossovers: readonly Crossover[];
 }
 
@@ -91,17 +89,17 @@ const calibrateSink = (runs: readonly Cell[][], sink: SinkName, runtime: string)
   const sizes = [...new Set(runs.flatMap((cells) => cells.map((c) => c.size)))].sort((a, b) => a - b);
   const mbps = (cells: Cell[], sender: string, size: number) => cells.find((c) => c.sender === sender && c.size === size)?.mbps ?? NaN;
   /** Geometric mean over the runtimes of a's throughput over b's at `size`. */
-  const ratio = (a: PolicyBackend, b: PolicyBackend, size: number): number => {
+  const ratio = (a: BackendName, b: BackendName, size: number): number => {
     const logs = runs.map((cells) => Math.log(mbps(cells, a, size) / mbps(cells, b, size))).filter(Number.isFinite);
     return logs.length === 0 ? NaN : Math.exp(logs.reduce((x, y) => x + y, 0) / logs.length);
   };
   const winners = sizes.map((size) => {
-    const better = CHOICES
+    const better = BACKEND_NAMES
       .filter((b) => b !== "copy" && size >= OWNED_STAGE_BELOW && ratio(b, "copy", size) >= 1 + MARGIN)
       .sort((a, b) => ratio(b, "copy", size) - ratio(a, "copy", size));
-    return { size, use: [...better, "copy"] as PolicyBackend[] };
+    return { size, use: [...better, "copy"] as BackendName[] };
   });
-  const bands: { from: number; use: PolicyBackend[] }[] = [];
+  const bands: { from: number; use: BackendName[] }[] = [];
   winners.forEach((w, i) => {
     if (i === 0) return void bands.push({ from: 0, use: w.use });
     const last = bands[bands.length - 1];

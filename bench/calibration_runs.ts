@@ -34,7 +34,7 @@
  * @module
  */
 import { Bench } from "tinybench";
-import type { BackendChoice, ConnectionStats } from "../mod.ts";
+import { BACKEND_NAMES, type BackendChoice, type ConnectionStats } from "../mod.ts";
 import { failedSizes } from "./acceptance.ts";
 import { median } from "./median.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
@@ -45,7 +45,7 @@ import { williamsOrders } from "./williams_orders.ts";
 import { sendChunks, type SinkTarget } from "./zerocopy_sender.ts";
 
 /** zcio's backends, as the table lists them. */
-export const BACKENDS = ["copy", "msg_zerocopy", "io_uring", "auto"] as const satisfies readonly BackendChoice[];
+export const BACKENDS: readonly BackendChoice[] = [...BACKEND_NAMES, "auto"];
 /** Every sender of a cell: the runtime's own socket, then zcio's backends. */
 export const SENDERS = ["runtime", ...BACKENDS] as const;
 export type Sender = typeof SENDERS[number];

@@ -5,6 +5,7 @@
  * @module
  */
 import * as Data from "effect/Data";
+import type { BackendName } from "./backend_names.ts";
 import { errnoName } from "./errno_name.ts";
 
 /** Codes that are not an errno name. An errno failure uses the errno's name (`EPIPE`, `ECONNRESET`, ...). */
@@ -21,9 +22,6 @@ export type ZcioErrorCode =
   | "NOT_A_FILE"
   | "STREAM_LOCKED"
   | (string & Record<never, never>);
-
-/** Which send strategy an error came from. */
-export type BackendName = "copy" | "msg_zerocopy" | "io_uring";
 
 /**
  * The error zcio raises: an `Error` named "ZcioError" whose `code` is stable and whose message says

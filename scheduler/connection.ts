@@ -23,7 +23,8 @@ import { type ProbeResult, probeWith } from "../backends/probe.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
-import { AF_INET6, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
+import type { BackendChoice } from "../ffi/backend_names.ts";
+import { AF_INET6, POLLERR, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
 import { errnoName } from "../ffi/errno_name.ts";
 import { Slab } from "../ffi/slab.ts";
 import { decodeSockaddr } from "../ffi/sockaddr.ts";
@@ -44,7 +45,7 @@ import { zcRuntime } from "./zc_runtime.ts";
 export interface ConnectionConfig {
   readonly transport: "tcp" | "udp";
   /** The send strategy; "auto" chooses per chunk by `policy` and what the kernel reports. */
-  readonly backend: "auto" | "copy" | "msg_zerocopy" | "io_uring";
+  readonly backend: BackendChoice;
   /** What "auto" prefers per chunk size and transport. */
   readonly policy: SizePolicy;
   /** After the kernel reports copies, bytes sent by copy before zero-copy is tried again. */
@@ -200,6 +201,9 @@ export class Connection {
       ring?.bind(queue, stats, () => outbox.wakeUp());
       if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
       if (zerocopy !== undefined) zerocopy.onReleased = (view) => outbox.leases.reuse(view);
+      if (zerocopy !== undefined) {
+        zerocopy.watchErrorQueue = (owed) => owed ? waiter.arm(watch, POLLERR) : waiter.disarm(watch, POLLERR);
+      }
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const connection = new Connection(
         fd,

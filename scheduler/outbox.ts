@@ -54,6 +54,8 @@ export class Outbox {
   #reject: ((e: unknown) => void) | undefined;
 
   #ownedOver = false;
+  /** The backend holds queued segments until its kernel work is over, and wakes the fiber then. */
+  #held = false;
   /** Owned chunks below this many bytes are staged: {@link OWNED_STAGE_BELOW}, or less with a smaller `stageBelow`. */
   readonly #ownedStageBelow: number;
 
@@ -89,6 +91,12 @@ export class Outbox {
   submit(): number {
     this.stats.submissions++;
     this.#ownedSinceSubmit = 0;
+    const result = this.#submitAll();
+    this.#held = result === SUBMITTED && this.queue.length > 0;
+    return result;
+  }
+
+  #submitAll(): number {
     const queue = this.queue;
     for (;;) {
       const ahead = queue.beforeFirstFile();
@@ -101,6 +109,22 @@ export class Outbox {
       const result = this.files!.submit(queue, this.stats);
       if (result !== SUBMITTED || queue.length === 0) return result;
     }
+  }
+
+  /** Whether the backend holds what is queued and will wake the fiber (see {@link SUBMITTED}). */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Whether the stream's close may resolve while zero-copy notifications are still to come (every
+   * byte is in the kernel; the connection's release holds the buffers until they are notified).
+   * With `auto` it does, as with copy: zero-copy was auto's choice, and over TCP its notifications
+   * wait for the peer's acknowledgements (a peer in the same program that reads only after close
+   * would never send them). A zero-copy backend the caller chose waits for every notification.
+   */
+  get closesBeforeNotified(): boolean {
+    return this.routes !== undefined;
   }
 
   /**
@@ -264,7 +288,7 @@ export class Outbox {
    */
   #freedAtLimit(): boolean {
     if (this.#ownedSinceSubmit > 0) this.#submitNow();
-    if (this.backend.watchesErrorQueue) this.backend.reap(this.stats);
+    this.backend.reap(this.stats);
     return !this.#overOwnedLimit();
   }
 
@@ -299,12 +323,13 @@ export class Outbox {
 
   /** Parks the fiber: `wake` runs on the next write, close, failure or {@link wakeUp}. */
   park(wake: () => void): void {
-    if ((this.hasWork && !this.backend.busy) || this.#error !== undefined) wake();
+    if ((this.hasWork && !this.#held) || this.#error !== undefined) wake();
     else this.#wake = wake;
   }
 
-  /** Wakes a parked fiber (a notification arrived). */
+  /** Wakes a parked fiber: a notification or completion arrived, or the backend can take more. */
   wakeUp(): void {
+    this.#held = false;
     this.#kick();
   }
 

@@ -34,8 +34,7 @@ export const releaseWhenNotified = (
   release: (memoryStillRead: boolean) => void,
 ): void => {
   // Nothing in flight, nothing to be notified of: no read of the error queue (a syscall per close).
-  if (backend.inflight > 0 && backend.watchesErrorQueue) backend.reap(stats);
-  if (backend.inflight === 0 && !backend.busy) return release(false);
+  if (backend.inflight > 0) backend.reap(stats);
   let released = false;
   const releaseOnce = (memoryStillRead: boolean) => {
     if (released) return;
@@ -49,17 +48,8 @@ export const releaseWhenNotified = (
     releaseOnce(true);
   }, releaseLimits.giveUpMs);
   (timer as { unref?: () => void }).unref?.();
-  if (!backend.watchesErrorQueue) return backend.whenIdle(() => releaseOnce(false));
-  // A backend with both (auto: the ring's sender and MSG_ZEROCOPY) empties the ring first.
-  backend.whenIdle(() => {
-    if (released) return;
-    backend.reap(stats);
-    if (backend.inflight === 0) return releaseOnce(false);
-    watch.onError = () => {
-      backend.reap(stats);
-      if (backend.inflight > 0) return waiter.arm(watch, POLLERR);
-      releaseOnce(false);
-    };
-    waiter.arm(watch, POLLERR);
-  });
+  // The backend keeps POLLERR armed while it owes error-queue notifications; ring completions come
+  // to it directly.
+  watch.onError = () => backend.reap(stats);
+  backend.whenIdle(() => releaseOnce(false));
 };

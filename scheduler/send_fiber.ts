@@ -9,7 +9,7 @@
  */
 import * as Effect from "effect/Effect";
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
-import { ECONNREFUSED, POLLERR, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
+import { ECONNREFUSED, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
 import { errnoError, type ZcioError } from "../ffi/zcio_error.ts";
@@ -57,12 +57,8 @@ export const sendFiber = (
         }
       }
       outbox.admitWaiting();
-      if (backend.watchesErrorQueue) {
-        if (backend.inflight > 0) waiter.arm(watch, POLLERR);
-        else waiter.disarm(watch, POLLERR);
-      }
-      if (!outbox.hasWork || backend.busy) {
-        if (outbox.closing && !outbox.hasWork && (backend.inflight === 0 || backend.closesBeforeNotified === true)) return;
+      if (!outbox.hasWork || outbox.held) {
+        if (outbox.closing && !outbox.hasWork && (backend.inflight === 0 || outbox.closesBeforeNotified)) return;
         yield* parked;
         continue;
       }

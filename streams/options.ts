@@ -5,12 +5,10 @@
  * @module
  */
 import { SizePolicy, type SizePolicyJson } from "../backends/size_policy.ts";
+import { BACKEND_NAMES, type BackendChoice } from "../ffi/backend_names.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import type { TcpSocketOptions } from "../scheduler/connect_socket.ts";
 import type { ConnectionConfig } from "../scheduler/connection.ts";
-
-/** Which send strategy a stream uses. `auto` picks per chunk. */
-export type BackendChoice = "auto" | "copy" | "msg_zerocopy" | "io_uring";
 
 /** Tuning shared by every way of opening a stream. */
 export interface TuningOptions {
@@ -165,7 +163,7 @@ export const OPTION_NAMES: Readonly<Record<"zcConnect" | "zcListen" | "zcListen 
   zcWritable: Object.keys(TUNING_OPTIONS),
 };
 
-const BACKENDS: readonly BackendChoice[] = ["auto", "copy", "msg_zerocopy", "io_uring"];
+const BACKENDS: readonly BackendChoice[] = ["auto", ...BACKEND_NAMES];
 
 const invalid = (message: string): ZcioError => new ZcioError({ code: "INVALID_OPTION", message });
 

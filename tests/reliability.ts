@@ -13,7 +13,7 @@ import { createHash, type Hash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RLIMIT_NOFILE } from "../ffi/constants.ts";
-import { type BackendChoice, ZcioError } from "../mod.ts";
+import { BACKEND_NAMES, type BackendChoice, ZcioError } from "../mod.ts";
 import { assert, assertEquals } from "./harness.ts";
 import { rssBytes, sys } from "./helpers.ts";
 
@@ -33,7 +33,7 @@ export const env = (name: string): string | undefined => g.Deno !== undefined ? 
  * runs a subset without editing the list.
  */
 export const BACKENDS: readonly BackendChoice[] = (env("ZCIO_RELIABILITY_BACKENDS")?.split(",") as BackendChoice[] | undefined) ??
-  ["copy", "msg_zerocopy", "io_uring"];
+  BACKEND_NAMES;
 
 /** The backends the soak runs: every explicit one, and what "auto" picks. */
 export const SOAK_BACKENDS: readonly BackendChoice[] = [...BACKENDS, "auto"];

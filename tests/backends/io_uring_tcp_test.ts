@@ -5,7 +5,7 @@
  * while notifications are still due. Over loopback every SEND_ZC is copied after all (docs/kernel.md,
  * 'Loopback always copies' and 'SEND_ZC completion protocol'), so the stats must show the COPIED notifications, the downgrade and the re-probes.
  */
-import { URING_COPIED_REASON } from "../../backends/io_uring.ts";
+import { type IoUringSender, URING_COPIED_REASON } from "../../backends/io_uring.ts";
 import { UringDispatcher } from "../../backends/uring_dispatcher.ts";
 import { SO_RCVBUF, SO_SNDBUF, SOL_SOCKET } from "../../ffi/constants.ts";
 import { assert, assertEquals, test } from "../harness.ts";
@@ -89,7 +89,7 @@ for (const { name, seed, leases } of variants) {
     await writer.close();
     await reader.done;
     const stats = pair.client.stats();
-    const backend = internals(pair.client).outbox.backend;
+    const backend = internals(pair.client).outbox.backend as IoUringSender;
     await pair.close();
 
     assertEquals(reader.hash.length, sent.length, "total length");
@@ -129,7 +129,7 @@ test("io_uring tcp: many owned chunks in flight at once through tiny socket buff
   // (MSG_WAITALL) as the reader drains, while the rest of the chain waits behind it.
   assertEquals(sys.setsockopt(client.fd, SOL_SOCKET, SO_SNDBUF, int32(32 * KiB)), 0);
   assertEquals(sys.setsockopt(server.fd, SOL_SOCKET, SO_RCVBUF, int32(32 * KiB)), 0);
-  const backend = client.outbox.backend;
+  const backend = client.outbox.backend as IoUringSender;
   const reader = slowReader(pair, 1 * MiB, () => 3);
   const writer = pair.client.writable.getWriter();
   const sizes = new XorShift(0x0dde), content = new XorShift(0x0ddf);
@@ -174,7 +174,7 @@ test("io_uring tcp: many owned chunks in flight at once through tiny socket buff
 
 test("io_uring tcp: when the last send completes before its notification (a slow reader holds the ACKs), writer.close() and close() still resolve, after the notification", async () => {
   const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
-  const backend = internals(pair.client).outbox.backend;
+  const backend = internals(pair.client).outbox.backend as IoUringSender;
   const received = new RunningHash();
   const reading = (async () => {
     for await (const bytes of pair.server.readable) {
@@ -204,7 +204,7 @@ test("io_uring tcp: when the last send completes before its notification (a slow
 test("io_uring tcp: abort() with a chain waiting in the kernel drops the queue; the chain's completions then leave the emptied queue alone, and its notifications still come", async () => {
   const pair = await connectedPair("127.0.0.1", { backend: "io_uring", transferBuffers: true });
   const client = internals(pair.client);
-  const backend = client.outbox.backend, queue = client.outbox.queue;
+  const backend = client.outbox.backend as IoUringSender, queue = client.outbox.queue;
   const writer = pair.client.writable.getWriter();
   // Nobody reads yet: the first chain fills the socket buffers and waits in the kernel.
   const writes: Promise<void>[] = [];

@@ -4,12 +4,12 @@
  * LEASE_MISUSE, and the peer gets exactly the bytes of the accepted writes. Lease memory is bounded,
  * and a closed connection's leases reject with CLOSED.
  */
-import { ZcioError } from "../../mod.ts";
+import { BACKEND_NAMES, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import { concat, connectedPair, readAll, stateAfter, withTimeout } from "../helpers.ts";
 
 const KiB = 1024;
-const BACKENDS = ["auto", "copy", "msg_zerocopy", "io_uring"] as const;
+const BACKENDS = ["auto", ...BACKEND_NAMES] as const;
 
 const codeOf = async (promise: Promise<unknown>): Promise<string> => {
   const e = await rejection(promise);

@@ -5,6 +5,7 @@
  * unmapped, the next connection's staging would be mapped at the same address and the old request
  * would send the new connection's bytes to the old peer.
  */
+import type { IoUringSender } from "../../backends/io_uring.ts";
 import { zcConnect } from "../../mod.ts";
 import { SO_RCVBUF, SOCK_STREAM, SOL_SOCKET } from "../../ffi/constants.ts";
 import { releaseLimits } from "../../scheduler/release_when_notified.ts";
@@ -28,7 +29,7 @@ test("release (io_uring): after the give-up, memory a request in the ring still 
     assert(peer >= 0, `accept4: ${peer}`);
     // Staged writes until one stays pending: the socket is full and a SEND of staging is in the ring.
     const writer = stuck.writable.getWriter();
-    const backend = internals(stuck).outbox.backend;
+    const backend = internals(stuck).outbox.backend as IoUringSender;
     // Chunks small enough to be staged (an eighth of the staging memory), 16 at a time.
     const chunk = new Uint8Array(4 * KiB).fill(SENT);
     let written = 0;

@@ -7,14 +7,14 @@
 import { open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { zcConnect, zcListen } from "../../mod.ts";
+import { BACKEND_NAMES, zcConnect, zcListen } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { hashOf, readAll, RunningHash, XorShift } from "../helpers.ts";
 
 const KiB = 1024, MiB = 1 << 20;
 const SIZES = [1 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB];
 const WRITES = 6;
-const BACKENDS = [undefined, "copy", "msg_zerocopy", "io_uring"] as const;
+const BACKENDS = [undefined, ...BACKEND_NAMES] as const;
 
 for (const backend of BACKENDS) {
   const name = backend ?? "default";

@@ -12,13 +12,13 @@
  * the writes have been awaited: they are restored before the reader is awaited and anything is
  * asserted. The peer must receive exactly the chunks' bytes, and no canary byte.
  */
-import type { BackendChoice } from "../../mod.ts";
+import { BACKEND_NAMES, type BackendChoice } from "../../mod.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { concat, connectedPair, hashOf, readAll, withTimeout } from "../helpers.ts";
 
 const KiB = 1024;
 const SIZES = [KiB, 16 * KiB - 1, 16 * KiB, 16 * KiB + 1, 64 * KiB, 1024 * KiB];
-const BACKENDS: readonly BackendChoice[] = ["copy", "msg_zerocopy", "io_uring", "auto"];
+const BACKENDS: readonly BackendChoice[] = [...BACKEND_NAMES, "auto"];
 /** Canary bytes are all >= 0x80; payload bytes are all < 0x80. */
 const CANARY = 0xca;
 const MARGIN = 4 * KiB;

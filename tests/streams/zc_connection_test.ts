@@ -1,5 +1,5 @@
 /** ZcConnection's lifecycle over loopback TCP: half-close, close, abort, addresses, lease. */
-import { ZcioError } from "../../mod.ts";
+import { BACKEND_NAMES, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import {
   connectedPair,
@@ -135,7 +135,7 @@ test("zc_connection: lease() gives a writable buffer of the size asked, and refu
 });
 
 test("zc_connection: close() sends every write the stream accepted, awaited or not, before it releases", async () => {
-  for (const backend of ["auto", "copy", "msg_zerocopy", "io_uring"] as const) {
+  for (const backend of ["auto", ...BACKEND_NAMES] as const) {
     const pair = await connectedPair("127.0.0.1", { backend });
     const received = readAll(pair.server.readable);
     const writer = pair.client.writable.getWriter();
