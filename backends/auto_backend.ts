@@ -16,15 +16,23 @@
  *
  * @module
  */
-import { bufferOf } from "../ffi/intrinsics.ts";
 import type { BackendName } from "../ffi/backend_names.ts";
-import { type Backend, SUBMITTED } from "./backend.ts";
-import type { ChunkRouter } from "./chunk_router.ts";
+import { bufferOf } from "../ffi/intrinsics.ts";
+import { decodeSockaddr } from "../ffi/sockaddr.ts";
+import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
+import { type Backend, type BackendSocket, BackendUnavailable, SUBMITTED } from "./backend.ts";
+import { ChunkRouter, type RouteAvailability, routeTable } from "./chunk_router.ts";
+import { openCopy } from "./copy.ts";
 import type { DirectSender } from "./direct_sender.ts";
-import type { IoUringSender } from "./io_uring.ts";
+import { type IoUringSender, openIoUring } from "./io_uring.ts";
+import { openMsgZerocopy } from "./msg_zerocopy.ts";
+import { PathVerdicts } from "./path_verdicts.ts";
+import { type ProbeResult, probeWith } from "./probe.ts";
 import type { RegisteredLeases } from "./registered_leases.ts";
+import { downgrade } from "./registry.ts";
 import { ROUTE_IO_URING, ROUTE_MSG_ZEROCOPY, type SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
+import type { PolicyBand } from "./size_policy.ts";
 
 /** Segments one run covers at most: a pass never scans far past what one sendmsg takes. */
 const MAX_RUN = 1024;
@@ -37,6 +45,70 @@ export interface ChunkRoutes {
   leaseRoute(lease: Uint8Array, route: number): number;
 }
 
+/**
+ * Opens `auto` with the senders its policy's bands route to, out of what probe() found: the ring's
+ * if a band names io_uring, MsgZerocopy on the direct sender if one names msg_zerocopy. A route that
+ * cannot be had here goes to its band's next choice, with the reason in stats.
+ */
+export const openAuto = (socket: BackendSocket, bands: readonly PolicyBand[]): AutoBackend => {
+  const { sys, stats } = socket;
+  const nextChoice = (reason: string) => downgrade(stats, `${reason}; auto uses the policy's next choice`);
+  const found = probeWith(sys);
+  const noIoUring = ioUringUsable(found);
+  if (noIoUring !== undefined && routeTable(bands, EVERY_ROUTE).ioUring) nextChoice(noIoUring);
+  let available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: noIoUring === undefined };
+  let ring: IoUringSender | undefined;
+  if (routeTable(bands, available).ioUring) {
+    const opened = openIoUring(socket);
+    if (opened instanceof BackendUnavailable) {
+      nextChoice(opened.reason);
+      available = { msgZerocopy: available.msgZerocopy, ioUring: false };
+    } else ring = opened;
+  }
+  let direct: DirectSender | undefined;
+  if (routeTable(bands, available).msgZerocopy) {
+    const opened = openMsgZerocopy(socket);
+    if (opened instanceof BackendUnavailable) {
+      nextChoice(opened.reason);
+      available = { msgZerocopy: false, ioUring: available.ioUring };
+    } else direct = opened;
+  }
+  direct ??= openCopy(socket);
+  const zerocopy = direct.zerocopy;
+  // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
+  const followPeer = () => {
+    const peer = peerKey(socket);
+    const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
+    if (peer !== undefined) PathVerdicts.shared.follow(peer, downgrades, stats);
+  };
+  const queue = socket.queue;
+  const router = new ChunkRouter(routeTable(bands, available), zerocopy, ring, stats, () => queue.ownedBytes, followPeer);
+  return new AutoBackend(direct, ring, router);
+};
+
+/** Every backend, to learn whether the policy names io_uring anywhere. */
+const EVERY_ROUTE: RouteAvailability = { msgZerocopy: true, ioUring: true };
+
+/** Undefined if probe() found everything auto's io_uring route needs; otherwise why not. */
+const ioUringUsable = (found: ProbeResult): string | undefined => {
+  if (!found.ioUring.available) return `io_uring: ${found.ioUring.reason}`;
+  if (!found.ioUringRing.available) return `io_uring: ${found.ioUringRing.reason}`;
+  const ops = found.ioUringOps;
+  if (!ops.sendZc || !ops.send) return "io_uring: this kernel has no IORING_OP_SEND_ZC";
+  // Without it a copied send looks zero-copied, and loopback would never be detected.
+  if (!ops.reportUsage) return "io_uring: this kernel has no IORING_SEND_ZC_REPORT_USAGE";
+  return undefined;
+};
+
+/** "tcp 127.0.0.1 9000": the transport and the peer's address, or undefined if it has none. */
+const peerKey = ({ sys, fd, udp }: BackendSocket): string | undefined => {
+  const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
+  const n = sys.getpeername(fd, addr);
+  if (n <= 0) return undefined;
+  const peer = decodeSockaddr(addr.subarray(0, n));
+  return `${udp ? "udp" : "tcp"} ${peer.hostname} ${peer.port}`;
+};
+
 export class AutoBackend implements Backend, ChunkRoutes {
   #active: Backend;
   readonly #registered: ArrayBufferLike | undefined;
@@ -45,16 +117,24 @@ export class AutoBackend implements Backend, ChunkRoutes {
    * @param direct the socket's sendmsg/sendmmsg sender, with a MsgZerocopy if a route needs one
    * @param ring the socket's io_uring sender, if a route needs one
    * @param router the per-chunk choice
-   * @param leases the ring's registered leases, if any
    */
   constructor(
     private readonly direct: DirectSender,
     private readonly ring: IoUringSender | undefined,
     readonly router: ChunkRouter,
-    leases: RegisteredLeases | undefined,
   ) {
     this.#active = direct;
+    const leases = ring?.leases;
     this.#registered = leases === undefined ? undefined : bufferOf(leases.buffers.bytes);
+  }
+
+  /** The ring's registered memory, when the ring is one of the routes. */
+  get leases(): RegisteredLeases | undefined {
+    return this.ring?.leases;
+  }
+
+  abandon(dropped: readonly Uint8Array[]): void {
+    this.ring?.abandon(dropped);
   }
 
   /** The sender that sent last (what an error names). */

@@ -5,6 +5,10 @@
  * @module
  */
 import type { BackendName } from "../ffi/backend_names.ts";
+import type { Slab } from "../ffi/slab.ts";
+import type { Sys } from "../ffi/sys.ts";
+import type { Waiter } from "../ffi/waiter.ts";
+import type { RegisteredLeases } from "./registered_leases.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
@@ -39,6 +43,13 @@ export interface Backend {
   /** Runs `done` once the backend holds nothing the kernel may read, at once if it holds nothing now. */
   whenIdle(done: () => void): void;
   /**
+   * Sending ended (a failure or an abort) and `dropped`, owned views never sent, left the queue:
+   * the backend gives back what it can now, and what the kernel still holds once it is done.
+   */
+  abandon(dropped: readonly Uint8Array[]): void;
+  /** Registered memory the backend sends best, which the connection's leases come from, if it has any. */
+  readonly leases?: RegisteredLeases;
+  /**
    * Hands the kernel as much of the oldest `limit` segments of `queue` (all of them by default) as
    * it takes now. Returns {@link SUBMITTED}, {@link WOULD_BLOCK}, {@link INVALID_HEAD}, or -errno
    * for a failure that ends the connection's sending.
@@ -47,3 +58,31 @@ export interface Backend {
   /** Frees what the backend holds (control memory). The socket is not the backend's. */
   close(): void;
 }
+
+/** A connected socket, and what its connection lends the backend opened on it. */
+export interface BackendSocket {
+  readonly sys: Sys;
+  readonly waiter: Waiter;
+  readonly fd: number;
+  readonly udp: boolean;
+  /** The connection's control memory for backends, `BACKEND_CONTROL_BYTES` (backends/registry.ts) from byte 0. */
+  readonly control: Slab;
+  readonly queue: SendQueue;
+  readonly stats: SendStats;
+  /** After the kernel reports copies, bytes sent by copy before zero-copy is tried again. */
+  readonly reprobeBytes: number;
+  /** Arms POLLERR on the socket while error-queue notifications are owed, and disarms it after. */
+  readonly watchErrorQueue: (owed: boolean) => void;
+  /** Wakes the connection's send fiber: a completion came, or the backend can take more. */
+  readonly wake: () => void;
+  /** Gives an owned view whose every byte the kernel has released back to the connection's leases. */
+  readonly reuse: (view: Uint8Array) => void;
+}
+
+/** Why a backend cannot run on a socket, and the backend to try there instead. */
+export class BackendUnavailable {
+  constructor(readonly reason: string, readonly instead: BackendName) {}
+}
+
+/** Opens a backend on a socket; a backend's file exports one, and `backends/registry.ts` lists it. */
+export type OpenBackend = (socket: BackendSocket) => Backend | BackendUnavailable;

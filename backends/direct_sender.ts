@@ -48,6 +48,9 @@ export abstract class DirectSender implements Backend {
    */
   abstract submit(queue: SendQueue, stats: SendStats, limit?: number): number;
 
+  /** Dropped views need nothing: a send here reads its memory within the syscall, or stays pinned in {@link MsgZerocopy}. */
+  abandon(): void {}
+
   close(): void {}
 }
 

@@ -40,11 +40,12 @@ import {
 } from "../ffi/constants.ts";
 import { bufferOf, byteLengthOf, subarrayOf } from "../ffi/intrinsics.ts";
 import type { Sys } from "../ffi/sys.ts";
-import { type Backend, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { type Backend, type BackendSocket, BackendUnavailable, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
 import { BORROWED, OWNED, type SendQueue } from "./send_queue.ts";
 import { COPIED_BORROWED, COPIED_DOWNGRADED, COPIED_NO_BUFFERS, COPIED_STAGED, type SendStats } from "./send_stats.ts";
-import type { UringClient, UringDispatcher } from "./uring_dispatcher.ts";
+import type { RegisteredLeases } from "./registered_leases.ts";
+import { type UringClient, UringDispatcher } from "./uring_dispatcher.ts";
 
 /** Requests one chain holds at most. */
 const MAX_CHAIN = 64;
@@ -55,6 +56,15 @@ export const URING_COPIED_REASON = "io_uring: SEND_ZC notifications report IORIN
 
 /** Slot states: a SEND; a SEND_ZC before its first CQE; a SEND_ZC whose notification is due. */
 const COPY = 0, ZEROCOPY = 1, NOTIF_DUE = 2;
+
+/** Opens `io_uring` on the thread's shared ring, made at the first open. */
+export const openIoUring = (socket: BackendSocket): IoUringSender | BackendUnavailable => {
+  const shared = UringDispatcher.shared(socket.sys, socket.waiter);
+  if (!shared.ok) return new BackendUnavailable(shared.reason, "msg_zerocopy");
+  const sender = new IoUringSender(socket.sys, socket.fd, socket.udp, shared.dispatcher, socket.reprobeBytes);
+  sender.bind(socket.queue, socket.stats, socket.wake);
+  return sender;
+};
 
 export class IoUringSender implements Backend, UringClient {
   readonly name = "io_uring" as const;
@@ -99,6 +109,11 @@ export class IoUringSender implements Backend, UringClient {
     this.#queue = queue;
     this.#stats = stats;
     this.#wake = wake;
+  }
+
+  /** The ring's registered memory, if registering it worked. */
+  get leases(): RegisteredLeases | undefined {
+    return this.dispatcher.leases;
   }
 
   /** Whether a chain of this connection's is in the ring: nothing else may go on the socket until it ends. */

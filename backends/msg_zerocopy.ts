@@ -9,13 +9,17 @@
  *
  * @module
  */
-import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE } from "../ffi/constants.ts";
+import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
+import { errnoName } from "../ffi/errno_name.ts";
 import { byteLengthOf } from "../ffi/intrinsics.ts";
 import type { Slab } from "../ffi/slab.ts";
 import { MSGHDR_SIZE, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
 import { decodeZerocopyNotification, NOTIFICATION_CONTROL_BYTES, type ZerocopyRange } from "../ffi/zerocopy_notification.ts";
+import { type BackendSocket, BackendUnavailable } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
+import { DIRECT_CONTROL_BYTES, directSender } from "./copy.ts";
+import type { DirectSender } from "./direct_sender.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
@@ -29,6 +33,21 @@ export const COPIED_REASON = "msg_zerocopy: the kernel reported SO_EE_CODE_ZEROC
 /** Why a socket stops sending zero-copy when the kernel refuses a zero-copy send with nothing pinned. */
 export const NO_BUFFERS_REASON = "msg_zerocopy: ENOBUFS with no zero-copy send in flight: net.core.optmem_max, or RLIMIT_MEMLOCK " +
   "(without CAP_IPC_LOCK), is too small for one; sending by copy";
+
+/**
+ * Opens `msg_zerocopy`: opts the socket in with SO_ZEROCOPY (without it the kernel ignores
+ * MSG_ZEROCOPY and never notifies) and attaches the state to the socket's direct sender, its
+ * control memory right after the sender's.
+ */
+export const openMsgZerocopy = (socket: BackendSocket): DirectSender | BackendUnavailable => {
+  const { sys, fd } = socket;
+  const r = sys.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer));
+  if (r !== 0) return new BackendUnavailable(`msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}`, "copy");
+  const zerocopy = new MsgZerocopy(sys, fd, socket.control, DIRECT_CONTROL_BYTES, socket.reprobeBytes);
+  zerocopy.onReleased = socket.reuse;
+  zerocopy.watchErrorQueue = socket.watchErrorQueue;
+  return directSender(socket, zerocopy);
+};
 
 const NO_NUMBERS = new Float64Array(0);
 const NO_FLAGS = new Uint8Array(0);

@@ -8,27 +8,17 @@
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
-import { AutoBackend } from "../backends/auto_backend.ts";
-import type { Backend } from "../backends/backend.ts";
-import { ChunkRouter, type RouteAvailability, type RouteTable, routeTable } from "../backends/chunk_router.ts";
-import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../backends/datagram_sender.ts";
+import { AutoBackend, openAuto } from "../backends/auto_backend.ts";
+import type { BackendSocket } from "../backends/backend.ts";
 import type { FileSend } from "../backends/file_send.ts";
 import { FileSender } from "../backends/file_sender.ts";
-import { IoUringSender } from "../backends/io_uring.ts";
-import { MSG_ZEROCOPY_CONTROL_BYTES, MsgZerocopy } from "../backends/msg_zerocopy.ts";
-import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../backends/stream_sender.ts";
-import { UringDispatcher } from "../backends/uring_dispatcher.ts";
-import { PathVerdicts } from "../backends/path_verdicts.ts";
-import { type ProbeResult, probeWith } from "../backends/probe.ts";
+import { BACKEND_CONTROL_BYTES, openBackend } from "../backends/registry.ts";
 import { SendQueue } from "../backends/send_queue.ts";
-import type { SizePolicy } from "../backends/size_policy.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
+import type { SizePolicy } from "../backends/size_policy.ts";
 import type { BackendChoice } from "../ffi/backend_names.ts";
-import { AF_INET6, POLLERR, SHUT_WR, SO_DOMAIN, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
-import { errnoName } from "../ffi/errno_name.ts";
+import { AF_INET6, POLLERR, SHUT_WR, SO_DOMAIN, SOL_SOCKET } from "../ffi/constants.ts";
 import { Slab } from "../ffi/slab.ts";
-import { decodeSockaddr } from "../ffi/sockaddr.ts";
-import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch } from "../ffi/waiter.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
@@ -109,64 +99,34 @@ export class Connection {
       const scope = yield* Scope.make();
       const udp = config.transport === "udp";
       const stats = new SendStats();
-      const controlBytes = SENDER_CONTROL_BYTES + MSG_ZEROCOPY_CONTROL_BYTES;
       const slab = yield* Effect.try({
-        try: () => Slab.map(sys, controlBytes + config.stagingBytes),
+        try: () => Slab.map(sys, BACKEND_CONTROL_BYTES + config.stagingBytes),
         catch: (e) => e as ZcioError,
       });
-      // io_uring falls back to msg_zerocopy, and msg_zerocopy to copy, each with its reason in stats.
-      // "auto" sets up only what its policy routes to, out of what probe() found.
-      let uring: UringDispatcher | undefined;
-      let table: RouteTable | undefined;
-      let wantsZerocopy = config.backend === "msg_zerocopy" || config.backend === "io_uring";
-      if (config.backend === "io_uring") {
-        const shared = UringDispatcher.shared(sys, waiter);
-        if (shared.ok) uring = shared.dispatcher;
-        else downgrade(stats, `${shared.reason}; using msg_zerocopy`);
-      } else if (config.backend === "auto") {
-        const found = probeWith(sys);
-        const bands = config.policy.bands(config.transport, sys.runtime);
-        const noIoUring = ioUringUsable(found);
-        const msgZerocopy = found.msgZerocopy.available;
-        if (noIoUring !== undefined && routeTable(bands, EVERY_ROUTE).ioUring) {
-          downgrade(stats, `${noIoUring}; auto uses the policy's next choice`);
-        }
-        table = routeTable(bands, { msgZerocopy, ioUring: noIoUring === undefined });
-        if (table.ioUring) {
-          const shared = UringDispatcher.shared(sys, waiter);
-          if (shared.ok) uring = shared.dispatcher;
-          else {
-            downgrade(stats, `${shared.reason}; auto uses the policy's next choice`);
-            table = routeTable(bands, { msgZerocopy, ioUring: false });
-          }
-        }
-        wantsZerocopy = table.msgZerocopy;
-        if (wantsZerocopy && !enableZerocopy(sys, fd, stats)) {
-          wantsZerocopy = false;
-          table = routeTable(bands, { msgZerocopy: false, ioUring: uring !== undefined });
-        }
-      }
-      const zerocopy = wantsZerocopy && (table !== undefined || (uring === undefined && enableZerocopy(sys, fd, stats)))
-        ? new MsgZerocopy(sys, fd, slab, SENDER_CONTROL_BYTES, config.reprobeBytes)
-        : undefined;
-      const direct = udp ? new DatagramSender(sys, fd, slab, 0, zerocopy) : new StreamSender(sys, fd, slab, 0, zerocopy);
-      const ring = uring !== undefined ? new IoUringSender(sys, fd, udp, uring, config.reprobeBytes) : undefined;
-      // The router reads the queue, made below.
-      const auto = table !== undefined
-        ? new AutoBackend(
-          direct,
-          ring,
-          // Whether zero-copy to this peer was copied anyway on a recent connection: start from that.
-          new ChunkRouter(table, zerocopy, ring, stats, () => queue.ownedBytes, () => {
-            const peer = peerKey(sys, fd, config.transport);
-            const downgrades = [zerocopy?.downgrade, ring?.downgrade].filter((d) => d !== undefined);
-            if (peer !== undefined) PathVerdicts.shared.follow(peer, downgrades, stats);
-          }),
-          uring?.leases,
-        )
-        : undefined;
-      const backend: Backend = auto ?? ring ?? direct;
       const watch = waiter.watch(fd);
+      // The queue and the backend call the outbox, made last, only once writes come.
+      const queue: SendQueue = new SendQueue(
+        slab.bytes.subarray(BACKEND_CONTROL_BYTES, BACKEND_CONTROL_BYTES + config.stagingBytes),
+        slab.addr + BACKEND_CONTROL_BYTES,
+        !udp,
+        (view) => outbox.borrowedDone(view),
+        (view) => outbox.ownedCopied(view),
+      );
+      const socket: BackendSocket = {
+        sys,
+        waiter,
+        fd,
+        udp,
+        control: slab,
+        queue,
+        stats,
+        reprobeBytes: config.reprobeBytes,
+        watchErrorQueue: (owed) => owed ? waiter.arm(watch, POLLERR) : waiter.disarm(watch, POLLERR),
+        wake: () => outbox.wakeUp(),
+        reuse: (view) => outbox.leases.reuse(view),
+      };
+      const backend = config.backend === "auto" ? openAuto(socket, config.policy.bands(config.transport, sys.runtime)) : openBackend(config.backend, socket);
+      const auto = backend instanceof AutoBackend ? backend : undefined;
       const release = (memoryStillRead: boolean) => {
         backend.close();
         if (!memoryStillRead) slab.unmap();
@@ -178,32 +138,18 @@ export class Connection {
         scope,
         Effect.sync(() => releaseWhenNotified(backend, stats, waiter, watch, release)),
       );
-
-      const queue: SendQueue = new SendQueue(
-        slab.bytes.subarray(controlBytes, controlBytes + config.stagingBytes),
-        slab.addr + controlBytes,
-        !udp,
-        (view) => outbox.borrowedDone(view),
-        (view) => outbox.ownedCopied(view),
-      );
       const outbox: Outbox = new Outbox(
         queue,
         stats,
         backend,
         config.stageBelow,
-        zerocopy !== undefined || uring !== undefined,
+        backend.name !== "copy",
         config.transferBuffers,
         config.maxOwnedBytes,
-        new LeasePool(sys, uring?.leases, config.maxLeaseBytes, () => queue.ownedBytes + backend.inflightBytes),
+        new LeasePool(sys, backend.leases, config.maxLeaseBytes, () => queue.ownedBytes + backend.inflightBytes),
         auto,
         udp ? undefined : new FileSender(sys, fd),
       );
-      ring?.bind(queue, stats, () => outbox.wakeUp());
-      if (ring !== undefined) outbox.onDropped = (views) => ring.abandon(views);
-      if (zerocopy !== undefined) zerocopy.onReleased = (view) => outbox.leases.reuse(view);
-      if (zerocopy !== undefined) {
-        zerocopy.watchErrorQueue = (owed) => owed ? waiter.arm(watch, POLLERR) : waiter.disarm(watch, POLLERR);
-      }
       const receiver = new Receiver(sys, fd, waiter, watch, config.readSize, udp);
       const connection = new Connection(
         fd,
@@ -315,43 +261,4 @@ const maxChunkBytes = (sys: Sys, fd: number, udp: boolean): number => {
   const domain = new Int32Array(1);
   sys.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, new Uint8Array(domain.buffer));
   return domain[0] === AF_INET6 ? 65527 : 65507;
-};
-
-/** Every backend, to learn whether the policy names io_uring anywhere. */
-const EVERY_ROUTE: RouteAvailability = { msgZerocopy: true, ioUring: true };
-
-/** Either sender's control memory fits in this. */
-const SENDER_CONTROL_BYTES = Math.max(STREAM_SENDER_CONTROL_BYTES, DATAGRAM_SENDER_CONTROL_BYTES);
-
-/** "tcp 127.0.0.1 9000": the transport and the peer's address, or undefined if it has none. */
-const peerKey = (sys: Sys, fd: number, transport: string): string | undefined => {
-  const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
-  const n = sys.getpeername(fd, addr);
-  if (n <= 0) return undefined;
-  const peer = decodeSockaddr(addr.subarray(0, n));
-  return `${transport} ${peer.hostname} ${peer.port}`;
-};
-
-/** Undefined if probe() found everything auto's io_uring route needs; otherwise why not. */
-const ioUringUsable = (found: ProbeResult): string | undefined => {
-  if (!found.ioUring.available) return `io_uring: ${found.ioUring.reason}`;
-  if (!found.ioUringRing.available) return `io_uring: ${found.ioUringRing.reason}`;
-  const ops = found.ioUringOps;
-  if (!ops.sendZc || !ops.send) return "io_uring: this kernel has no IORING_OP_SEND_ZC";
-  // Without it a copied send looks zero-copied, and loopback would never be detected.
-  if (!ops.reportUsage) return "io_uring: this kernel has no IORING_SEND_ZC_REPORT_USAGE";
-  return undefined;
-};
-
-/** Opts the socket in to MSG_ZEROCOPY; records why in stats when the kernel refuses. */
-const enableZerocopy = (sys: Sys, fd: number, stats: SendStats): boolean => {
-  const r = sys.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer));
-  if (r === 0) return true;
-  downgrade(stats, `msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}; sending by copy`);
-  return false;
-};
-
-const downgrade = (stats: SendStats, reason: string): void => {
-  stats.downgrades++;
-  stats.downgradeReasons.push(reason);
 };

@@ -81,9 +81,6 @@ export class Outbox {
     this.#ownedStageBelow = Math.min(stageBelow, OWNED_STAGE_BELOW);
   }
 
-  /** Told which borrowed and owned views a failure or abort dropped from the queue unsent. */
-  onDropped: (views: Uint8Array[]) => void = () => {};
-
   /**
    * Hands the queue to the backend: from the fiber's pass, or from `write()` (the fiber is then
    * parked or waiting, never in the middle of a pass, which runs without yielding).
@@ -344,7 +341,7 @@ export class Outbox {
     if (this.#error === undefined) this.#error = error;
     const queue = this.queue;
     for (let i = 0; i < queue.length; i++) queue.fileAt(i)?.fail(this.#error);
-    this.onDropped(queue.clear());
+    this.backend.abandon(queue.clear());
     if (this.#waitingLease) this.leases.giveBack(this.#waiting!);
     this.#waiting = this.#borrowed = undefined;
     this.#waitingLease = false;
