@@ -46,9 +46,9 @@ for (const backend of BACKENDS) {
     await writer.write(lease.subarray(0, 20 * KiB));
     assertEquals(lease.byteLength, 0, "a lease written in part is handed over whole");
     await writer.close();
-    const got = await received;
-    assertEquals(got.length, concat(expected).length, "the peer got the accepted writes' bytes, no more");
-    assert(got.every((b, i) => b === concat(expected)[i]), "and exactly those bytes");
+    const got = await received, sent = concat(expected);
+    assertEquals(got.length, sent.length, "the peer got the accepted writes' bytes, no more");
+    assert(got.every((b, i) => b === sent[i]), "and exactly those bytes");
     await pair.close();
   });
 
