@@ -8,7 +8,8 @@
  * - C sendfile: a loop of blocking sendfile(2) calls, `reference/tcp_sendfile.c`, built at start
  *   as the reference bench builds its C senders (left out, with the reason, when that fails).
  * Each cell is the median of the runs in MB/s, and the sender's CPU time (user + system, from
- * getrusage of its process) per GiB sent.
+ * getrusage of its process) per GiB sent. With two CPUs or more the sink has one to itself, and
+ * this thread and the C loop it starts keep to the others (`cpu_affinity.ts` says why).
  *
  * Run: `bun bench/send_file_bench.ts`, `deno run -A bench/send_file_bench.ts`, or under Node the
  * compiled `node dist/bench/send_file_bench.js`; `--quick` sends a 64 MiB file once (a smoke run),
@@ -21,9 +22,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Readable } from "node:stream";
+import { loadSys } from "../ffi/load_sys.ts";
 import { zcConnect, type ZcConnection } from "../mod.ts";
+import { allowedCpus, pinProcess } from "./cpu_affinity.ts";
 import { median } from "./median.ts";
 import { buildCSenders, runCSender } from "./reference_senders.ts";
+import { settleHeap } from "./settle_heap.ts";
 import { startSink } from "./start_sink.ts";
 
 const MiB = 1 << 20, GiB = 1 << 30;
@@ -122,9 +126,12 @@ const main = async (): Promise<void> => {
   const warm = openSync(path, "r");
   while (readSync(warm, block, 0, block.length, null) > 0);
   closeSync(warm);
+  const sys = await loadSys();
+  const cpus = allowedCpus(sys);
+  const sinkCpu = cpus.length >= 2 && pinProcess(sys, cpus.slice(0, -1)) ? cpus.at(-1) : undefined;
   const { binaries, remove } = buildCSenders();
   const c = binaries.tcp_sendfile;
-  const sink = await startSink();
+  const sink = await startSink(sinkCpu);
   const variants: [string, () => Promise<Sample>][] = [
     ["sendFile", () => sendFileRun(sink.port, path)],
     ["read + write (256 KiB buffer)", () => readWriteRun(sink.port, path)],
@@ -139,6 +146,9 @@ const main = async (): Promise<void> => {
       // Each run in another order, so that no variant always follows the same one.
       for (let i = 0; i < variants.length; i++) {
         const [name, send] = variants[(i + run) % variants.length];
+        // The collector's threads count in this process's CPU time: no run pays for the garbage of
+        // the one before.
+        await settleHeap();
         const sample = await send();
         if (sample.bytes !== sizeBytes) throw new Error(`${name}: the sink counted ${sample.bytes} of ${sizeBytes} bytes`);
         samples.get(name)!.push(sample);
@@ -150,7 +160,8 @@ const main = async (): Promise<void> => {
     remove();
   }
   const lines = [
-    `sending a cached ${sizeBytes / MiB} MiB file over loopback TCP into the sink, ${runtime}, median of ${runCount} run(s)`,
+    `sending a cached ${sizeBytes / MiB} MiB file over loopback TCP into the sink, ${runtime}, median of ${runCount} run(s); ` +
+    (sinkCpu === undefined ? "sink and senders unpinned" : `sink on CPU ${sinkCpu}, senders on ${cpus.slice(0, -1).join(",")}`),
     "",
     "| sender | MB/s | sender CPU, ms per GiB | MB/s vs read + write | CPU vs read + write | MB/s vs C sendfile |",
     "|---|---|---|---|---|---|",

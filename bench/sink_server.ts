@@ -22,6 +22,7 @@ import { errnoName } from "../ffi/errno_name.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { decodeSockaddr, encodeSockaddr } from "../ffi/sockaddr.ts";
 import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
+import { pinProcess } from "./cpu_affinity.ts";
 
 /** How much a read waits for. */
 const WAKE_AT_BYTES = 1 << 20;
@@ -32,6 +33,13 @@ const check = (what: string, r: number): number => {
   console.error(`sink: ${what} failed with ${errnoName(-r)}`);
   process.exit(1);
 };
+
+// `--cpu N`: the core the bench keeps for the sink alone.
+const cpuAt = process.argv.indexOf("--cpu");
+if (cpuAt >= 0 && !pinProcess(sys, [Number(process.argv[cpuAt + 1])])) {
+  console.error(`sink: cannot pin itself to CPU ${process.argv[cpuAt + 1]}`);
+  process.exit(1);
+}
 
 const listener = check("socket", sys.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
 check("bind", sys.bind(listener, encodeSockaddr("127.0.0.1", 0)!));
