@@ -26,9 +26,7 @@ export const DATAGRAM_SENDER_CONTROL_BYTES = BATCH * (MMSGHDR_SIZE + IOVEC_SIZE)
 export class DatagramSender extends DirectSender {
   readonly #vec: Ptr;
   readonly #data: DataView;
-  readonly #msgOffset: number;
   readonly #iovOffset: number;
-  readonly #iovAddress: number;
 
   /**
    * @param control `DATAGRAM_SENDER_CONTROL_BYTES` of mmap'd memory at `controlOffset`, for this sender only
@@ -44,9 +42,13 @@ export class DatagramSender extends DirectSender {
     super(sys, fd, zerocopy);
     this.#data = control.data;
     this.#vec = control.pointerAt(controlOffset);
-    this.#msgOffset = controlOffset;
     this.#iovOffset = controlOffset + BATCH * MMSGHDR_SIZE;
-    this.#iovAddress = control.addr + this.#iovOffset;
+    // Message i always carries iovec i alone (no address, no control): only the iovecs change per
+    // send, and sendmmsg writes nothing into the headers but msg_len.
+    const iovAddress = control.addr + this.#iovOffset;
+    for (let i = 0; i < BATCH; i++) {
+      setMsghdr(this.#data, controlOffset + i * MMSGHDR_SIZE, 0, 0, iovAddress + i * IOVEC_SIZE, 1, 0, 0);
+    }
   }
 
   override submit(queue: SendQueue, stats: SendStats, limit = Infinity): number {
@@ -63,9 +65,7 @@ export class DatagramSender extends DirectSender {
         if (messages > 0 && zerocopy !== zerocopyRoute(queue, messages)) break;
         const address = queue.address(messages, sys.addressOf);
         if (address < 0) break;
-        const iov = this.#iovOffset + messages * IOVEC_SIZE;
-        setIovec(d, iov, address, queue.remaining(messages));
-        setMsghdr(d, this.#msgOffset + messages * MMSGHDR_SIZE, 0, 0, this.#iovAddress + messages * IOVEC_SIZE, 1, 0, 0);
+        setIovec(d, this.#iovOffset + messages * IOVEC_SIZE, address, queue.remaining(messages));
       }
       if (messages === 0) return INVALID_HEAD;
       const flags = MSG_NOSIGNAL | MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0);

@@ -126,11 +126,13 @@ export class SendQueue {
     return true;
   }
 
-  /** Queues the caller's view itself; `onBorrowedDone(view)` runs once the kernel has all of it. */
-  borrow(view: Uint8Array, route = ROUTE_COPY): void {
-    const n = byteLengthOf(view);
-    this.#queuedBytes += n;
-    this.#push(BORROWED, route, 0, n, view);
+  /**
+   * Queues the caller's view itself, of `length` bytes (as the intrinsics read it); `onBorrowedDone(view)`
+   * runs once the kernel has all of it.
+   */
+  borrow(view: Uint8Array, length = byteLengthOf(view)): void {
+    this.#queuedBytes += length;
+    this.#push(BORROWED, ROUTE_COPY, 0, length, view);
   }
 
   /**

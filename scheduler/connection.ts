@@ -178,8 +178,8 @@ export class Connection {
   }
 
   /** Records a validated chunk (empty only over UDP, as an empty datagram); see {@link Outbox.write}. */
-  write(chunk: Uint8Array): Promise<void> | undefined {
-    return this.outbox.write(chunk);
+  write(chunk: Uint8Array, size?: number): Promise<void> | undefined {
+    return this.outbox.write(chunk, size);
   }
 
   /** Queues a file after every chunk recorded so far (TCP only); see {@link Outbox.sendFile}. */

@@ -142,13 +142,13 @@ export class Outbox {
   }
 
   /**
-   * Records a validated chunk (empty only over UDP, as an empty datagram). Returns undefined when
-   * the write is complete, or the promise that settles when it is.
+   * Records a validated chunk (empty only over UDP, as an empty datagram) of `size` bytes (its
+   * length as the intrinsics read it). Returns undefined when the write is complete, or the promise
+   * that settles when it is.
    */
-  write(chunk: Uint8Array): Promise<void> | undefined {
+  write(chunk: Uint8Array, size = byteLengthOf(chunk)): Promise<void> | undefined {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#closing) return Promise.reject(closedError());
-    const size = byteLengthOf(chunk);
     let lease: Uint8Array | undefined;
     if (leasesOut.count > 0) {
       const taken = this.leases.take(chunk, size);
@@ -184,7 +184,7 @@ export class Outbox {
     } else {
       if (this.routes !== undefined) this.stats.routed.copy++;
       this.#borrowed = chunk;
-      this.queue.borrow(chunk);
+      this.queue.borrow(chunk, size);
       // An idle connection sends a large chunk at once: the pass would hold just this chunk and
       // whatever staged bytes precede it, so waiting a macrotask for the fiber gains nothing.
       if (this.#wake !== undefined && this.#submitNow()) return undefined;

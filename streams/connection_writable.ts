@@ -19,7 +19,7 @@ import { closedError } from "../scheduler/outbox.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
 import { byteLengthOf } from "../ffi/intrinsics.ts";
 import { type FileSource, openFile } from "./open_file.ts";
-import { plainView, validateChunk } from "./validate_chunk.ts";
+import { checkLength, plainView, validateChunk } from "./validate_chunk.ts";
 
 /** Options of `sendFile`. */
 export interface SendFileOptions {
@@ -34,7 +34,7 @@ export interface SendFileOptions {
 /** The writable side of a zcio connection. */
 export class ZcWritableStream extends WritableStream<Uint8Array> {
   readonly #isClosed: () => boolean;
-  readonly #tooLarge: (chunk: Uint8Array) => ZcioError | undefined;
+  readonly #tooLarge: (size: number) => ZcioError | undefined;
   readonly #connection: () => Connection | undefined;
   readonly #opening: Promise<Connection>;
 
@@ -61,16 +61,17 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
         let written = accepted?.written;
         if (written === undefined) {
           const bytes = accepted?.chunk ?? (chunk as Uint8Array);
-          const error = validateChunk(bytes) ?? accepted?.resized() ?? this.#tooLarge(bytes);
-          if (error !== undefined) {
+          const size = validateChunk(bytes);
+          const error = typeof size !== "number" ? size : accepted?.resized() ?? this.#tooLarge(size);
+          if (typeof size !== "number" || error !== undefined) {
             if (accepted === undefined) throw error;
             accepted.error = error;
             return;
           }
           const view = plainView(bytes);
           // An empty chunk carries nothing on a byte stream (TCP); over UDP it is a datagram of its own.
-          if (byteLengthOf(view) === 0 && conn!.config.transport !== "udp") return;
-          written = conn!.write(view);
+          if (size === 0 && conn!.config.transport !== "udp") return;
+          written = conn!.write(view, size);
         }
         if (accepted === undefined || written === undefined) return written;
         // The outbox rejects a chunk that went bad before any of it was sent (INVALID_CHUNK), or a
@@ -93,11 +94,11 @@ export class ZcWritableStream extends WritableStream<Uint8Array> {
     this.#isClosed = () => conn?.writeClosed ?? false;
     this.#connection = () => conn;
     this.#opening = opening;
-    this.#tooLarge = (chunk) =>
-      conn !== undefined && byteLengthOf(chunk) > conn.maxChunkBytes
+    this.#tooLarge = (size) =>
+      conn !== undefined && size > conn.maxChunkBytes
         ? new ZcioError({
           code: "EMSGSIZE",
-          message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${byteLengthOf(chunk)}`,
+          message: `a datagram holds at most ${conn.maxChunkBytes} bytes; this chunk has ${size}`,
         })
         : undefined;
   }
@@ -249,12 +250,14 @@ const writerClose = WritableStreamDefaultWriter.prototype.close;
 class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
   /** Set once `close()` was called through this writer. */
   closing: Promise<void> | undefined;
+  /** The last chunk `write()` accepted: a Uint8Array (its brand checked). */
+  #lastChunk: Uint8Array | undefined;
 
   constructor(
     stream: WritableStream<Uint8Array>,
     private readonly connection: () => Connection | undefined,
     private readonly isClosed: () => boolean,
-    private readonly tooLarge: (chunk: Uint8Array) => ZcioError | undefined,
+    private readonly tooLarge: (size: number) => ZcioError | undefined,
   ) {
     super(stream);
   }
@@ -290,19 +293,22 @@ class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
     if (desired === null) return this.#platformWrite(chunk!);
     if (this.closing !== undefined) return this.#platformWrite(chunk!);
     if (this.isClosed()) return Promise.reject(closedError());
-    const invalid = validateChunk(chunk);
-    if (invalid !== undefined) return Promise.reject(invalid);
+    // A brand never changes, and the brand check is the dearest of the intrinsics in JavaScriptCore:
+    // the chunk this writer last accepted, written again, has only its length checked.
+    const size = chunk !== undefined && chunk === this.#lastChunk ? checkLength(chunk) : validateChunk(chunk);
+    if (typeof size !== "number") return Promise.reject(size);
+    this.#lastChunk = chunk;
     const view = plainView(chunk!);
-    const error = this.tooLarge(view);
+    const error = this.tooLarge(size);
     if (error !== undefined) return Promise.reject(error);
     const conn = this.connection();
-    if (desired === 1 && conn !== undefined && byteLengthOf(view) > 0) {
-      const written = conn.write(view);
+    if (desired === 1 && conn !== undefined && size > 0) {
+      const written = conn.write(view, size);
       if (written === undefined) return DONE;
-      const waiting = new Accepted(view, written);
+      const waiting = new Accepted(view, size, written);
       return this.#platformWrite(waiting as unknown as Uint8Array).then(waiting.check);
     }
-    const accepted = new Accepted(view);
+    const accepted = new Accepted(view, size);
     return this.#platformWrite(accepted as unknown as Uint8Array).then(accepted.check);
   }
 
@@ -325,16 +331,13 @@ class ZcWriter extends WritableStreamDefaultWriter<Uint8Array> {
  */
 class Accepted {
   error: ZcioError | undefined;
-  /** Its length when accepted: a length-tracking view of a resizable buffer may change it. */
-  readonly length: number;
   /**
    * @param chunk the validated view
+   * @param length its length when accepted: a length-tracking view of a resizable buffer may change it
    * @param written set when the writer handed the chunk to the connection itself: what the
    *   connection's write returned, which the stream then waits for
    */
-  constructor(readonly chunk: Uint8Array, readonly written?: Promise<void>) {
-    this.length = byteLengthOf(chunk);
-  }
+  constructor(readonly chunk: Uint8Array, readonly length: number, readonly written?: Promise<void>) {}
   /** The error for a chunk whose buffer was resized since it was accepted. */
   resized(): ZcioError | undefined {
     if (byteLengthOf(this.chunk) === this.length) return undefined;

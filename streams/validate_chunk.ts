@@ -13,23 +13,31 @@ import { writtenLeaseError } from "../scheduler/lease_pool.ts";
 // make the kernel read outside the view: it reads them through the intrinsics taken at load.
 
 /**
- * Returns the error that rejects `chunk`, or undefined when it may be written. A valid chunk is a
- * `Uint8Array` (or a subclass, such as Buffer) whose buffer is neither detached nor shrunk below
- * the view.
+ * Returns the length in bytes of `chunk` when it may be written, else the error that rejects it. A
+ * valid chunk is a `Uint8Array` (or a subclass, such as Buffer) whose buffer is neither detached nor
+ * shrunk below the view.
  */
-export const validateChunk = (chunk: unknown): ZcioError | undefined => {
+export const validateChunk = (chunk: unknown): number | ZcioError => {
   // A brand check: a Proxy of a Uint8Array or an object with its prototype is not one.
   if (typedArrayNameOf(chunk) !== "Uint8Array") return invalid(`write Uint8Array chunks; got ${describe(chunk)}`);
-  const view = chunk as Uint8Array;
+  return checkLength(chunk as Uint8Array);
+};
+
+/**
+ * {@link validateChunk} for a view known to be a Uint8Array already (a brand never changes): its
+ * length in bytes, or the error for a view of a detached buffer or one shrunk below it.
+ */
+export const checkLength = (view: Uint8Array): number | ZcioError => {
+  const length = byteLengthOf(view);
   // A view of a detached buffer, and a fixed-length view of a resizable buffer shrunk below it,
   // read as empty: only an empty chunk needs checking, or its bytes would be dropped without a word.
-  if (byteLengthOf(view) === 0 && outOfBounds(view)) {
+  if (length === 0 && outOfBounds(view)) {
     const buffer = bufferOf(view);
     return isDetached(buffer)
       ? writtenLeaseError(buffer) ?? invalid("the chunk's ArrayBuffer is detached (transferred); write a view of live memory")
       : invalid("the chunk's view reaches past the end of its (resized) buffer");
   }
-  return undefined;
+  return length;
 };
 
 /**

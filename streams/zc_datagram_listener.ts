@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { byteLengthOf } from "../ffi/intrinsics.ts";
 import { AF_INET6 } from "../ffi/constants.ts";
 import { encodeSockaddr, type NetAddr, sockaddrFamily } from "../ffi/sockaddr.ts";
 import { ZcioError } from "../ffi/zcio_error.ts";
@@ -83,9 +82,8 @@ export class ZcDatagramListener {
 
   /** The encoded address of `to`, once `data` and `to` are known to be a datagram and an address it can go to. */
   #destination(data: Uint8Array, to: { readonly hostname: string; readonly port: number }): Uint8Array {
-    const invalid = validateChunk(data);
-    if (invalid !== undefined) throw invalid;
-    const length = byteLengthOf(data);
+    const length = validateChunk(data);
+    if (typeof length !== "number") throw length;
     if (length > MAX_DATAGRAM_BYTES) {
       throw new ZcioError({ code: "EMSGSIZE", message: `a datagram holds at most ${MAX_DATAGRAM_BYTES} bytes; this one has ${length}` });
     }

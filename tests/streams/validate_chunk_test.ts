@@ -1,18 +1,20 @@
-import { validateChunk } from "../../streams/validate_chunk.ts";
+import { checkLength, validateChunk } from "../../streams/validate_chunk.ts";
 import { ZcioError } from "../../ffi/zcio_error.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { detach } from "../helpers.ts";
 
 const code = (chunk: unknown): string | undefined => {
   const e = validateChunk(chunk);
-  if (e !== undefined) assert(e instanceof ZcioError, "the error is a ZcioError");
-  return e?.code;
+  if (typeof e === "number") return undefined;
+  assert(e instanceof ZcioError, "the error is a ZcioError");
+  return e.code;
 };
 
 test("validate_chunk: Uint8Array views of live memory pass, whatever their offset or backing", () => {
   assertEquals(code(new Uint8Array(0)), undefined, "empty");
   assertEquals(code(new Uint8Array(10)), undefined);
   assertEquals(code(new Uint8Array(new ArrayBuffer(64), 8, 16)), undefined, "a window of a buffer");
+  assertEquals(validateChunk(new Uint8Array(new ArrayBuffer(64), 8, 16)), 16, "a valid chunk's length is returned");
   assertEquals(code(new Uint8Array(100).subarray(99)), undefined, "the last byte");
   assertEquals(code(new Uint8Array(new SharedArrayBuffer(32))), undefined, "shared memory");
   class Sub extends Uint8Array {}
@@ -50,6 +52,9 @@ test("validate_chunk: views of detached or shrunk buffers are INVALID_CHUNK", ()
   detach(whole.buffer);
   detach(part.buffer);
   assertEquals(code(whole), "INVALID_CHUNK", "transferred");
+  const known = checkLength(whole);
+  assert(known instanceof ZcioError && known.code === "INVALID_CHUNK", "checkLength, for a view known to be a Uint8Array, rejects it too");
+  assertEquals(checkLength(new Uint8Array(new ArrayBuffer(64), 8, 16)), 16, "and returns a live view's length");
   assertEquals(code(part), "INVALID_CHUNK", "a window of a transferred buffer");
   const rab = new ArrayBuffer(64, { maxByteLength: 64 });
   const fixed = new Uint8Array(rab, 16, 32);
