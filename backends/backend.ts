@@ -27,6 +27,12 @@ export const WOULD_BLOCK = 1;
  */
 export const INVALID_HEAD = 2;
 
+/**
+ * Submit result (of the file sender): it stopped after its share of one pass, so that timers and
+ * other connections run while a fast peer takes a large file; submit again after a macrotask.
+ */
+export const PAUSED = 3;
+
 export interface Backend {
   /** The strategy bytes are counted under in stats. */
   readonly name: BackendName;

@@ -12,12 +12,15 @@
 import { EAGAIN, ECONNABORTED, ECONNRESET, EHOSTUNREACH, EINTR, ENETDOWN, ENETUNREACH, ENOTCONN, EPIPE, ETIMEDOUT } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { errnoError, ZcioError } from "../ffi/zcio_error.ts";
-import { SUBMITTED, WOULD_BLOCK } from "./backend.ts";
+import { PAUSED, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
-/** The most one sendfile(2) call is asked for: byte counts stay 32-bit. */
-const MAX_PER_CALL = 1 << 30;
+/**
+ * The most one pass asks sendfile(2) for. A peer that reads as fast as the kernel sends (loopback,
+ * a fast link) would otherwise keep one call going for hundreds of MiB, and the event loop with it.
+ */
+export const FILE_PASS_BYTES = 8 << 20;
 
 /** errnos that say the connection, not the file, failed. */
 const SOCKET_ERRORS = new Set([EPIPE, ECONNRESET, ECONNABORTED, ENOTCONN, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENETDOWN]);
@@ -26,9 +29,10 @@ export class FileSender {
   constructor(private readonly sys: Sys, private readonly fd: number) {}
 
   /**
-   * Sends the file at the head of `queue`. Returns {@link SUBMITTED} once that send is over (all
-   * of it went, or it failed on its own), {@link WOULD_BLOCK} when the socket is full, or -errno
-   * for a socket error that ends sending.
+   * Sends the file at the head of `queue`, {@link FILE_PASS_BYTES} at most. Returns {@link SUBMITTED}
+   * once that send is over (all of it went, or it failed on its own), {@link PAUSED} when the pass's
+   * share went and more is left, {@link WOULD_BLOCK} when the socket is full, or -errno for a socket
+   * error that ends sending.
    */
   submit(queue: SendQueue, stats: SendStats): number {
     const file = queue.fileAt(0)!;
@@ -39,7 +43,7 @@ export class FileSender {
         return SUBMITTED;
       }
       const left = file.length - file.sent;
-      const asked = Math.min(left, MAX_PER_CALL);
+      const asked = Math.min(left, FILE_PASS_BYTES);
       const sent = this.sys.sendfile(this.fd, file.fd, file.offset(), asked);
       stats.syscalls++;
       if (sent > 0) {
@@ -50,8 +54,7 @@ export class FileSender {
           file.finish();
           return SUBMITTED;
         }
-        if (sent < asked) return WOULD_BLOCK;
-        continue;
+        return sent < asked ? WOULD_BLOCK : PAUSED;
       }
       if (sent === -EINTR) continue;
       if (sent === -EAGAIN) return WOULD_BLOCK;

@@ -8,7 +8,7 @@
  * @module
  */
 import * as Effect from "effect/Effect";
-import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
+import { INVALID_HEAD, PAUSED, SUBMITTED, WOULD_BLOCK } from "../backends/backend.ts";
 import { ECONNREFUSED, POLLOUT, SO_ERROR, SOL_SOCKET } from "../ffi/constants.ts";
 import type { Sys } from "../ffi/sys.ts";
 import type { FdWatch, Waiter } from "../ffi/waiter.ts";
@@ -34,6 +34,9 @@ export const sendFiber = (
     watch.onWritable = () => resume(Effect.void);
     waiter.arm(watch, POLLOUT);
     return Effect.sync(() => waiter.disarm(watch, POLLOUT));
+  });
+  const nextMacrotask = Effect.callback<void>((resume) => {
+    setImmediate(() => resume(Effect.void));
   });
   const socketError = new Int32Array(1);
   return Effect.gen(function* () {
@@ -68,6 +71,8 @@ export const sendFiber = (
       if (result === WOULD_BLOCK) {
         stats.waits++;
         yield* writable;
+      } else if (result === PAUSED) {
+        yield* nextMacrotask;
       } else if (result === INVALID_HEAD) {
         const error = outbox.rejectHead();
         if (error !== undefined) return yield* Effect.fail(error);

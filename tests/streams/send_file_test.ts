@@ -9,6 +9,8 @@ import { open, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { FILE_PASS_BYTES } from "../../backends/file_sender.ts";
+import { startSink } from "../../bench/start_sink.ts";
 import { zcConnect, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
 import {
@@ -24,6 +26,7 @@ import {
   RunningHash,
   stalled,
   stateAfter,
+  sys,
   warmUp,
   withTimeout,
   XorShift,
@@ -315,6 +318,38 @@ test("sendFile: a pending send holds later writes back; an abort mid-file stops 
     assertFailure(await rejection(pair.client.sendFile(path, { signal: controller.signal })), "ABORTED", "a send with an aborted signal");
     reader.releaseLock();
   });
+});
+
+test("sendFile: to a peer in another process that reads as fast as the kernel sends, the file goes in passes of FILE_PASS_BYTES at most, with timers running between them", async () => {
+  const size = 256 * MiB;
+  const { path } = await tempFile("passes", size, 9);
+  const sink = await startSink();
+  const sendfile = sys.sendfile;
+  let calls = 0, largestAsk = 0, ticks = 0, sending = true;
+  sys.sendfile = (fd, inFd, offset, count) => {
+    calls++;
+    largestAsk = Math.max(largestAsk, count);
+    return sendfile(fd, inFd, offset, count);
+  };
+  const tick = () => {
+    ticks++;
+    if (sending) setImmediate(tick);
+  };
+  try {
+    const conn = await zcConnect({ hostname: "127.0.0.1", port: sink.port });
+    setImmediate(tick);
+    const sent = await withTimeout(conn.sendFile(path), 60_000, "the send");
+    sending = false;
+    assertEquals([sent, conn.stats().fileBytes], [size, size], "all of the file went");
+    await conn.close();
+  } finally {
+    sys.sendfile = sendfile;
+    sink.stop();
+    await rm(path, { force: true });
+  }
+  assert(largestAsk <= FILE_PASS_BYTES, `no sendfile(2) call asked for more than one pass's share: ${largestAsk}`);
+  assert(calls >= size / FILE_PASS_BYTES, `${calls} calls`);
+  assert(ticks >= calls / 2, `the event loop ran between passes: ${ticks} turns for ${calls} calls`);
 });
 
 test("sendFile: 100 sends on 100 connections at once each arrive whole", async () => {
