@@ -80,8 +80,8 @@ export interface Sys {
   /** `length` bytes at `addr` (mmap'd memory) as an ArrayBuffer, without copying. Call once per region. */
   memory(addr: number, length: number): ArrayBuffer;
   /**
-   * Detaches `buffer` (from {@link memory} or an ordinary ArrayBuffer): every JavaScript view of it
-   * reads as empty from then on, while the memory itself stays where it is. False if it cannot be.
+   * Detaches `buffer`, an ArrayBuffer from {@link memory}: every JavaScript view of it reads as
+   * empty from then on, while the memory itself stays mapped where it is. False if it cannot be.
    */
   detach(buffer: ArrayBuffer): boolean;
   /** The fast argument form of an address. Call once per buffer and keep the result. */
