@@ -55,7 +55,7 @@ export const referenceBench = async (args: readonly string[], onProgress: (line:
       const rows = await runRounds(senders, { sizes: TCP_SIZES, bytesPerRun: tcpBytesPerRun, rounds }, (line) => {
         onProgress(`loopback TCP ${line}`);
       });
-      tcp = { rows, skipped, bytesPerRun: "128 MiB (32 MiB at 1 KiB)" };
+      tcp = { rows, skipped, bytesPerRun: "128 MiB (32 MiB at 1 KiB)", placement: sink.placement };
     } finally {
       sink.stop();
     }

@@ -18,6 +18,8 @@ export interface SinkResult {
   readonly skipped: readonly Skipped[];
   /** What one run sends, as the title says it. */
   readonly bytesPerRun: string;
+  /** Where the sink and the senders ran, for a sink process. */
+  readonly placement?: string;
 }
 
 export interface ReferenceResult {
@@ -71,7 +73,9 @@ export const referenceReport = (result: ReferenceResult): string => {
     const sizes = sizesOf(sink);
     const runs = r.rows[0]?.samples.length ?? 0;
     lines.push(
-      `${SINK_TITLES[sink]}, MB/s (median of ${runs} interleaved rounds of ${r.bytesPerRun} per run; each run connects, writes, closes):`,
+      `${SINK_TITLES[sink]}, MB/s (median of ${runs} interleaved rounds of ${r.bytesPerRun} per run; each run connects, writes, closes${
+        r.placement === undefined ? "" : `; ${r.placement}`
+      }):`,
       "",
       `| sender | ${sizes.map(sizeLabel).join(" | ")} |`,
       `|---|${sizes.map(() => "---:|").join("")}`,

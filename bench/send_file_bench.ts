@@ -8,8 +8,7 @@
  * - C sendfile: a loop of blocking sendfile(2) calls, `reference/tcp_sendfile.c`, built at start
  *   as the reference bench builds its C senders (left out, with the reason, when that fails).
  * Each cell is the median of the runs in MB/s, and the sender's CPU time (user + system, from
- * getrusage of its process) per GiB sent. With two CPUs or more the sink has one to itself, and
- * this thread and the C loop it starts keep to the others (`cpu_affinity.ts` says why).
+ * getrusage of its process) per GiB sent. The sink has a CPU to itself (`start_sink.ts` says why).
  *
  * Run: `bun bench/send_file_bench.ts`, `deno run -A bench/send_file_bench.ts`, or under Node the
  * compiled `node dist/bench/send_file_bench.js`; `--quick` sends a 64 MiB file once (a smoke run),
@@ -22,9 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Readable } from "node:stream";
-import { loadSys } from "../ffi/load_sys.ts";
 import { zcConnect, type ZcConnection } from "../mod.ts";
-import { allowedCpus, pinProcess } from "./cpu_affinity.ts";
 import { median } from "./median.ts";
 import { buildCSenders, runCSender } from "./reference_senders.ts";
 import { settleHeap } from "./settle_heap.ts";
@@ -126,12 +123,9 @@ const main = async (): Promise<void> => {
   const warm = openSync(path, "r");
   while (readSync(warm, block, 0, block.length, null) > 0);
   closeSync(warm);
-  const sys = await loadSys();
-  const cpus = allowedCpus(sys);
-  const sinkCpu = cpus.length >= 2 && pinProcess(sys, cpus.slice(0, -1)) ? cpus.at(-1) : undefined;
   const { binaries, remove } = buildCSenders();
   const c = binaries.tcp_sendfile;
-  const sink = await startSink(sinkCpu);
+  const sink = await startSink();
   const variants: [string, () => Promise<Sample>][] = [
     ["sendFile", () => sendFileRun(sink.port, path)],
     ["read + write (256 KiB buffer)", () => readWriteRun(sink.port, path)],
@@ -161,7 +155,7 @@ const main = async (): Promise<void> => {
   }
   const lines = [
     `sending a cached ${sizeBytes / MiB} MiB file over loopback TCP into the sink, ${runtime}, median of ${runCount} run(s); ` +
-    (sinkCpu === undefined ? "sink and senders unpinned" : `sink on CPU ${sinkCpu}, senders on ${cpus.slice(0, -1).join(",")}`),
+    sink.placement,
     "",
     "| sender | MB/s | sender CPU, ms per GiB | MB/s vs read + write | CPU vs read + write | MB/s vs C sendfile |",
     "|---|---|---|---|---|---|",
