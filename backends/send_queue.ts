@@ -130,7 +130,7 @@ export class SendQueue {
    * Queues the caller's view itself, of `length` bytes (as the intrinsics read it); `onBorrowedDone(view)`
    * runs once the kernel has all of it.
    */
-  borrow(view: Uint8Array, length = byteLengthOf(view)): void {
+  borrow(view: Uint8Array, length: number = byteLengthOf(view)): void {
     this.#queuedBytes += length;
     this.#push(BORROWED, ROUTE_COPY, 0, length, view);
   }

@@ -146,7 +146,7 @@ export class Outbox {
    * length as the intrinsics read it). Returns undefined when the write is complete, or the promise
    * that settles when it is.
    */
-  write(chunk: Uint8Array, size = byteLengthOf(chunk)): Promise<void> | undefined {
+  write(chunk: Uint8Array, size: number = byteLengthOf(chunk)): Promise<void> | undefined {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#closing) return Promise.reject(closedError());
     let lease: Uint8Array | undefined;
