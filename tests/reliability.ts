@@ -169,6 +169,11 @@ export interface ChildOptions {
    * charges pinned pages against the limit as it does for an unprivileged user.
    */
   readonly memlockBytes?: number;
+  /**
+   * Run without these capabilities (`setpriv`), e.g. `dac_override` so that root meets file
+   * permissions as any user does.
+   */
+  readonly withoutCapabilities?: readonly string[];
   /** Killed (SIGKILL) after this long; default 120 s. */
   readonly timeoutMs?: number;
 }
@@ -193,7 +198,13 @@ export const runChild = (script: URL, options: ChildOptions = {}): Promise<Child
     args = ["-n", "--", "sh", "-c", `ip link set lo up && ${writes}exec "$@"`, "sh", exec, ...args];
   }
   if (options.memlockBytes !== undefined) {
-    args = ["--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", "prlimit", `--memlock=${options.memlockBytes}`, "--", command, ...args];
+    args = [`--memlock=${options.memlockBytes}`, "--", command, ...args];
+    command = "prlimit";
+  }
+  const dropped = [...(options.withoutCapabilities ?? []), ...(options.memlockBytes === undefined ? [] : ["ipc_lock"])];
+  if (dropped.length > 0) {
+    const caps = dropped.map((cap) => `-${cap}`).join(",");
+    args = [`--inh-caps=${caps}`, `--bounding-set=${caps}`, command, ...args];
     command = "setpriv";
   }
   const started = Date.now();

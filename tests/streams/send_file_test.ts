@@ -5,7 +5,7 @@
  * resets and an abort each end the send with the bytes sent so far and never hang; 100 sends on
  * 100 connections each arrive; and afterwards the process has the fds it had before.
  */
-import { open, rm, truncate, writeFile } from "node:fs/promises";
+import { chmod, open, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +13,7 @@ import { FILE_PASS_BYTES } from "../../backends/file_sender.ts";
 import { startSink } from "../../bench/start_sink.ts";
 import { zcConnect, ZcioError } from "../../mod.ts";
 import { assert, assertEquals, rejection, test } from "../harness.ts";
+import { runChild } from "../reliability.ts";
 import {
   concat,
   connectedPair,
@@ -350,6 +351,24 @@ test("sendFile: to a peer in another process that reads as fast as the kernel se
   assert(largestAsk <= FILE_PASS_BYTES, `no sendfile(2) call asked for more than one pass's share: ${largestAsk}`);
   assert(calls >= size / FILE_PASS_BYTES, `${calls} calls`);
   assert(ticks >= calls / 2, `the event loop ran between passes: ${ticks} turns for ${calls} calls`);
+});
+
+test("sendFile: a file the process may not read (mode 000, without CAP_DAC_OVERRIDE) rejects with EACCES before sending; the stream goes on", async () => {
+  const { path } = await tempFile("eacces", 64 * KiB, 5);
+  try {
+    await chmod(path, 0o000);
+    const r = await runChild(new URL("./send_file_child.ts", import.meta.url), {
+      args: [path],
+      withoutCapabilities: ["dac_override", "dac_read_search"],
+    });
+    const report = r.report as { error?: { code: string; errno: number; message: string; bytesSent?: number }; received: string } | undefined;
+    assert(report !== undefined, `the child reported: ${r.stdout} ${r.stderr}`);
+    assertEquals([report.error?.code, report.error?.errno], ["EACCES", 13], `the error: ${JSON.stringify(report.error)}`);
+    assert(report.error!.message.includes(path), `the message names the file: ${report.error!.message}`);
+    assertEquals(report.received, "after", "nothing of the file went, and the write after it did");
+  } finally {
+    await rm(path, { force: true });
+  }
 });
 
 test("sendFile: 100 sends on 100 connections at once each arrive whole", async () => {
