@@ -4,8 +4,8 @@
  * everything recorded in one pass. Some batches go from `write()` itself, never from the middle of
  * a pass: an idle connection's; every {@link INLINE_BATCH_BYTES} of owned chunks, which a writer
  * whose writes all complete at once would otherwise queue up to `maxOwnedBytes` before the fiber
- * ran; and, at that limit, what is queued, after which `write()` reads the notifications that have
- * come before it waits.
+ * ran; and, at that limit, what is queued. Every submission with zero-copy sends in flight then
+ * reads the notifications that have come, without blocking.
  *
  * Ownership, decided per chunk, the same for every backend:
  * - The caller's memory is borrowed, never taken. A chunk smaller than `stageBelow` is copied into
@@ -90,6 +90,10 @@ export class Outbox {
     this.#ownedSinceSubmit = 0;
     const result = this.#submitAll();
     this.#held = result === SUBMITTED && this.queue.length > 0;
+    // Notifications are read when they are there: the kernel queues one as it frees each zero-copy
+    // send, often within the send itself, and leases then recycle without waiting for a POLLERR
+    // wake. (A failed read is left to the fiber, which reads the queue again on POLLERR.)
+    if (this.backend.inflight > 0) this.backend.reap(this.stats);
     return result;
   }
 
@@ -278,14 +282,13 @@ export class Outbox {
   };
 
   /**
-   * At the owned limit, sends what is queued (a copied send frees its chunk at once) and reads the
-   * notifications that have come: the kernel queues one as it frees each send, often within the
-   * send itself, and the fiber would only hear of them through the waiter. True if that brought the
-   * owned bytes under the limit. (A failed read is left to the fiber, which reads the queue again.)
+   * At the owned limit, sends what is queued (a copied send frees its chunk at once) or else reads
+   * the notifications that have come since the last send. True if that brought the owned bytes
+   * under the limit.
    */
   #freedAtLimit(): boolean {
     if (this.#ownedSinceSubmit > 0) this.#submitNow();
-    this.backend.reap(this.stats);
+    else this.backend.reap(this.stats);
     return !this.#overOwnedLimit();
   }
 
