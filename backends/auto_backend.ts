@@ -17,6 +17,7 @@
  * @module
  */
 import type { BackendName } from "../ffi/backend_names.ts";
+import { AF_INET, AF_INET6 } from "../ffi/constants.ts";
 import { bufferOf } from "../ffi/intrinsics.ts";
 import { decodeSockaddr } from "../ffi/sockaddr.ts";
 import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
@@ -57,21 +58,31 @@ export const openAuto = (socket: BackendSocket, bands: readonly PolicyBand[]): A
   const noIoUring = ioUringUsable(found);
   if (noIoUring !== undefined && routeTable(bands, EVERY_ROUTE).ioUring) nextChoice(noIoUring);
   let available: RouteAvailability = { msgZerocopy: found.msgZerocopy.available, ioUring: noIoUring === undefined };
-  let ring: IoUringSender | undefined;
-  if (routeTable(bands, available).ioUring) {
-    const opened = openIoUring(socket);
-    if (opened instanceof BackendUnavailable) {
-      nextChoice(opened.reason);
-      available = { msgZerocopy: available.msgZerocopy, ioUring: false };
-    } else ring = opened;
-  }
   let direct: DirectSender | undefined;
-  if (routeTable(bands, available).msgZerocopy) {
-    const opened = openMsgZerocopy(socket);
-    if (opened instanceof BackendUnavailable) {
-      nextChoice(opened.reason);
-      available = { msgZerocopy: false, ioUring: available.ioUring };
-    } else direct = opened;
+  let ring: IoUringSender | undefined;
+  // Each route the table needs is opened; one that cannot be had here leaves the table, whose band
+  // then names its next choice, which may be the other zero-copy route.
+  for (;;) {
+    const table = routeTable(bands, available);
+    if (table.msgZerocopy && direct === undefined) {
+      const opened = openMsgZerocopy(socket);
+      if (opened instanceof BackendUnavailable) {
+        nextChoice(opened.reason);
+        available = { msgZerocopy: false, ioUring: available.ioUring };
+        continue;
+      }
+      direct = opened;
+    }
+    if (table.ioUring && ring === undefined) {
+      const opened = openIoUring(socket);
+      if (opened instanceof BackendUnavailable) {
+        nextChoice(opened.reason);
+        available = { msgZerocopy: available.msgZerocopy, ioUring: false };
+        continue;
+      }
+      ring = opened;
+    }
+    break;
   }
   direct ??= openCopy(socket);
   const zerocopy = direct.zerocopy;
@@ -100,11 +111,15 @@ const ioUringUsable = (found: ProbeResult): string | undefined => {
   return undefined;
 };
 
-/** "tcp 127.0.0.1 9000": the transport and the peer's address, or undefined if it has none. */
+/**
+ * "tcp 127.0.0.1 9000": the transport and the peer's address, or undefined if it has no IP
+ * address (none at all, or another family, such as an AF_UNIX socket given to zcWritable).
+ */
 const peerKey = ({ sys, fd, udp }: BackendSocket): string | undefined => {
   const addr = new Uint8Array(SOCKADDR_STORAGE_SIZE);
   const n = sys.getpeername(fd, addr);
-  if (n <= 0) return undefined;
+  const family = n >= 2 ? addr[0] | (addr[1] << 8) : -1;
+  if (family !== AF_INET && family !== AF_INET6) return undefined;
   const peer = decodeSockaddr(addr.subarray(0, n));
   return `${udp ? "udp" : "tcp"} ${peer.hostname} ${peer.port}`;
 };

@@ -30,6 +30,7 @@ import {
   EINTR,
   EINVAL,
   ENOMEM,
+  EOPNOTSUPP,
   IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF,
   IORING_SEND_ZC_REPORT_USAGE,
@@ -53,6 +54,10 @@ const MAX_CHAIN = 64;
 /** Why an io_uring socket sends by copy after the kernel reported copies. */
 export const URING_COPIED_REASON = "io_uring: SEND_ZC notifications report IORING_NOTIF_USAGE_ZC_COPIED (loopback, or a device " +
   "without scatter-gather), so zero-copy only adds work; sending by copy through the ring";
+
+/** Why a socket's SEND_ZC requests go by copy after the kernel refused one for the socket's kind. */
+export const URING_UNSUPPORTED_REASON = "io_uring: SEND_ZC failed with EOPNOTSUPP (a socket, such as AF_UNIX, that cannot send " +
+  "zero-copy); sending by copy through the ring";
 
 /** Slot states: a SEND; a SEND_ZC before its first CQE; a SEND_ZC whose notification is due. */
 const COPY = 0, ZEROCOPY = 1, NOTIF_DUE = 2;
@@ -273,6 +278,10 @@ export class IoUringSender implements Backend, UringClient {
       // Pinning unregistered memory went over RLIMIT_MEMLOCK: this chunk goes again, by copy.
       stats.noBufferFallbacks++;
       this.#copyUnregistered = true;
+    } else if (res === -EOPNOTSUPP && zerocopy) {
+      // The socket's kind cannot send zero-copy: this chunk goes again, by copy, as do the next
+      // ones until the re-probe.
+      this.#downgrade.startCopying(stats, URING_UNSUPPORTED_REASON);
     } else if (res !== -ECANCELED && res !== -EINTR && res !== -EAGAIN && !refused && this.#error === 0) {
       this.#error = res;
     }
