@@ -126,6 +126,7 @@ export const EPIPE = 32;
 export const ENOSYS = 38;
 export const ETIME = 62;
 export const ENOTSOCK = 88;
+export const EDESTADDRREQ = 89;
 export const EMSGSIZE = 90;
 export const ENOPROTOOPT = 92;
 export const EOPNOTSUPP = 95;

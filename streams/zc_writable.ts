@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { F_DUPFD_CLOEXEC, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SYS_fcntl } from "../ffi/constants.ts";
+import { ENOTCONN, ENOTSOCK, F_DUPFD_CLOEXEC, SO_TYPE, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SYS_fcntl } from "../ffi/constants.ts";
+import { SOCKADDR_STORAGE_SIZE } from "../ffi/structs.ts";
 import { loadSys } from "../ffi/load_sys.ts";
 import { errnoError, ZcioError } from "../ffi/zcio_error.ts";
 import { Connection } from "../scheduler/connection.ts";
@@ -54,10 +55,27 @@ export const zcWritable = (fd: number, options?: TuningOptions): ZcWritableStrea
     loadSys().then((sys) => {
       const type = new Int32Array(1);
       const r = sys.getsockopt(fd, SOL_SOCKET, SO_TYPE, new Uint8Array(type.buffer));
+      if (r === -ENOTSOCK) {
+        throw new ZcioError({
+          code: "ENOTSOCK",
+          errno: ENOTSOCK,
+          message: `fd ${fd} is not a socket; zcWritable sends on a connected TCP, UDP or AF_UNIX socket`,
+        });
+      }
       if (r < 0) throw errnoError(`getsockopt(SO_TYPE) of fd ${fd}`, r);
       if (type[0] !== SOCK_STREAM && type[0] !== SOCK_DGRAM) {
         throw new ZcioError({ code: "INVALID_OPTION", message: `fd ${fd} is neither a stream nor a datagram socket` });
       }
+      // Without a peer every send fails (EPIPE for a stream, EDESTADDRREQ for datagrams): say why now.
+      const peer = sys.getpeername(fd, new Uint8Array(SOCKADDR_STORAGE_SIZE));
+      if (peer === -ENOTCONN) {
+        throw new ZcioError({
+          code: "ENOTCONN",
+          errno: ENOTCONN,
+          message: `fd ${fd} is not connected; zcWritable sends on a connected socket: connect it first, or open one with zcConnect`,
+        });
+      }
+      if (peer < 0) throw errnoError(`getpeername of fd ${fd}`, peer);
       // zcio's own fd: its number stays zcio's until the release, whenever the program closes its own.
       const own = sys.syscall6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0, 0, 0, 0);
       if (own < 0) throw errnoError(`fcntl(F_DUPFD_CLOEXEC) of fd ${fd}`, own);

@@ -95,7 +95,7 @@ test("zc_writable: over a program-owned UDP fd each chunk is one datagram", asyn
   sys.close(rx.fd);
 });
 
-test("zc_writable: a bad fd is INVALID_OPTION at once; a non-socket fails the first write", async () => {
+test("zc_writable: a bad fd is INVALID_OPTION at once; a non-socket or an unconnected socket fails the first write, saying so", async () => {
   for (const fd of [-1, 1.5, NaN]) {
     let error: unknown;
     try {
@@ -114,8 +114,17 @@ test("zc_writable: a bad fd is INVALID_OPTION at once; a non-socket fails the fi
   assert(error instanceof ZcioError && error.code === "INVALID_OPTION", "bad tuning: INVALID_OPTION");
   const efd = sys.eventfd(0, EFD_CLOEXEC);
   const e = await rejection(zcWritable(efd).getWriter().write(new Uint8Array(4)));
-  assert(e instanceof ZcioError && e.code === "ENOTSOCK", `an eventfd is not a socket: ${e}`);
+  assert(e instanceof ZcioError && e.code === "ENOTSOCK" && /is not a socket/.test(e.message), `an eventfd is not a socket: ${e}`);
   assertEquals(sys.close(efd), 0, "and zcio left it open");
+  for (const type of [SOCK_STREAM, SOCK_DGRAM]) {
+    const fd = sys.socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    const unconnected = await rejection(zcWritable(fd).getWriter().write(new Uint8Array(4)));
+    assert(
+      unconnected instanceof ZcioError && unconnected.code === "ENOTCONN" && /connect it first/.test(unconnected.message),
+      `an unconnected ${type === SOCK_STREAM ? "stream" : "datagram"} socket: ${unconnected}`,
+    );
+    assertEquals(sys.close(fd), 0, "and zcio left it open");
+  }
 });
 
 test("zc_writable: the program may close its fd while zero-copy sends are unreleased; a socket that reuses the fd number works", async () => {
