@@ -34,7 +34,7 @@
  * @module
  */
 import { Bench } from "tinybench";
-import { BACKEND_NAMES, type BackendChoice, type ConnectionStats } from "../mod.ts";
+import { BACKEND_NAMES, type BackendChoice, type BackendName, type ConnectionStats } from "../mod.ts";
 import { failedSizes } from "./acceptance.ts";
 import { median } from "./median.ts";
 import { sendWithRuntimeSocket } from "./runtime_socket_sender.ts";
@@ -76,6 +76,8 @@ export interface Cell {
    */
   readonly cycleRuns: number;
   readonly stats?: RunStats;
+  /** The backend that carried every byte of every timed run, when one did (zcio's senders only). */
+  readonly route?: BackendName;
 }
 
 export interface SinkPlan {
@@ -189,7 +191,7 @@ const cells = (runs: ReadonlyMap<number, ReadonlyMap<Sender, { samples: number[]
       // The stats of the run closest to the median.
       const at = samples.reduce((best, v, i) => (Math.abs(v - m) < Math.abs(samples[best] - m) ? i : best), 0);
       const cycleRuns = sender === "runtime" ? samples.length : ORDERS.length;
-      return { sender, size, mbps: m, fastest: Math.max(...samples), samples, cycleRuns, stats: stats[at] };
+      return { sender, size, mbps: m, fastest: Math.max(...samples), samples, cycleRuns, stats: stats[at], route: onlyRoute(stats) };
     })
   );
 
@@ -210,6 +212,16 @@ const send = async (
   const r = await sendChunks(target, { backend: sender, transferBuffers: true }, times, (_, i) => chunkAt(i));
   const count = target.transport === "tcp" ? r.count : r.stats.bytes.copy + r.stats.bytes.msg_zerocopy + r.stats.bytes.io_uring;
   return { count, stats: r.stats };
+};
+
+/** The one backend whose bytes are all the bytes of every run in `stats`, if there is one. */
+const onlyRoute = (stats: readonly RunStats[]): BackendName | undefined => {
+  const routes = new Set(stats.map((s) => {
+    const used = BACKEND_NAMES.filter((name) => s.bytes[name] > 0);
+    return used.length === 1 ? used[0] : undefined;
+  }));
+  const [route] = routes;
+  return routes.size === 1 ? route : undefined;
 };
 
 const compact = (s: ConnectionStats): RunStats => ({

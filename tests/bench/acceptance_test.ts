@@ -2,7 +2,8 @@
  * The calibration's acceptance check, its verdict and the sizes it measures again, on made-up
  * cells: nothing here sends or times anything.
  */
-import { acceptanceChecks, checkSize, failedSizes, verdict } from "../../bench/acceptance.ts";
+import { acceptanceChecks, checkSize, failedSizes, formatChecks, verdict } from "../../bench/acceptance.ts";
+import type { BackendName } from "../../mod.ts";
 import { pairwiseRatio } from "../../bench/pairwise_ratio.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { cells, result } from "./made_up_cells.ts";
@@ -71,4 +72,17 @@ test("acceptance: the verdict starts with PASSED only when every check passed, a
   const shown = verdict(acceptanceChecks([result("bun", justBelow)]));
   assert(shown.includes("16 KiB: 0.94x copy"), `a miss at 0.949x never shows as the bar: ${shown}`);
   assert(verdict([]).startsWith("FAILED: no acceptance check ran"));
+});
+
+test("acceptance: auto and the best backend that sent every byte by the same backend pass whatever their ratio, and the line says why", () => {
+  const copy = [1000, 1000, 1000];
+  const staged = cells({ [16 * KiB]: { copy, msg_zerocopy: 500, io_uring: 500, auto: [890, 890, 890] } });
+  const routed = (route: Record<string, BackendName>) => staged.map((c) => ({ ...c, route: route[c.sender] }));
+  const same = checkSize(routed({ copy: "copy", auto: "copy" }), 16 * KiB);
+  assert(same.pass && same.sameRoute === "copy", `both by copy: ${JSON.stringify(same)}`);
+  const line = formatChecks([{ sink: "loopback TCP", runtime: "bun", ...same }]);
+  assert(line.startsWith("PASS") && line.includes("both sent every byte by copy, the same path, so the gap is noise"), line);
+  const other = checkSize(routed({ copy: "copy", auto: "msg_zerocopy" }), 16 * KiB);
+  assert(!other.pass && other.sameRoute === undefined, "auto by another backend is held to 0.95x");
+  assert(!checkSize(staged, 16 * KiB).pass, "without routes (mixed runs), the ratio decides");
 });
