@@ -1,9 +1,7 @@
 /**
  * Which CPUs this thread may run on, and pinning the whole process to some of them
- * (sched_getaffinity, sched_setaffinity). The sendFile bench keeps its sink on a core of its own
- * with these: over loopback the sender's sendfile(2) does the receiver's TCP work too, and a sender
- * that shares a core with the sink spends about twice the CPU per byte, so without pinning a run
- * measures where the scheduler happened to put the two as much as the sender.
+ * (sched_getaffinity, sched_setaffinity), with which `start_sink.ts` gives the sink a core of its
+ * own.
  *
  * @module
  */
