@@ -148,10 +148,6 @@ export class AutoBackend implements Backend, ChunkRoutes {
     return this.ring?.leases;
   }
 
-  abandon(dropped: readonly Uint8Array[]): void {
-    this.ring?.abandon(dropped);
-  }
-
   /** The sender that sent last (what an error names). */
   get name(): BackendName {
     return this.#active.name;
@@ -210,7 +206,7 @@ export class AutoBackend implements Backend, ChunkRoutes {
   }
 
   leaseRoute(lease: Uint8Array, route: number): number {
-    // MsgZerocopy would drop a registered lease without returning it to the pool.
+    // The ring sends registered memory as it is; MSG_ZEROCOPY would pin its pages again per send.
     return route === ROUTE_MSG_ZEROCOPY && bufferOf(lease) === this.#registered ? ROUTE_IO_URING : route;
   }
 

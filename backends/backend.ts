@@ -48,11 +48,6 @@ export interface Backend {
   reap(stats: SendStats): number;
   /** Runs `done` once the backend holds nothing the kernel may read, at once if it holds nothing now. */
   whenIdle(done: () => void): void;
-  /**
-   * Sending ended (a failure or an abort) and `dropped`, owned views never sent, left the queue:
-   * the backend gives back what it can now, and what the kernel still holds once it is done.
-   */
-  abandon(dropped: readonly Uint8Array[]): void;
   /** Registered memory the backend sends best, which the connection's leases come from, if it has any. */
   readonly leases?: RegisteredLeases;
   /**
@@ -81,8 +76,6 @@ export interface BackendSocket {
   readonly watchErrorQueue: (owed: boolean) => void;
   /** Wakes the connection's send fiber: a completion came, or the backend can take more. */
   readonly wake: () => void;
-  /** Gives an owned view whose every byte the kernel has released back to the connection's leases. */
-  readonly reuse: (view: Uint8Array) => void;
 }
 
 /** Why a backend cannot run on a socket, and the backend to try there instead. */

@@ -95,7 +95,7 @@ export class DatagramSender extends DirectSender {
             zc.countCopied(bytes);
           }
         }
-        queue.consumeSegment(!zerocopy);
+        queue.consumeSegment();
       }
       if (sent < messages) return WOULD_BLOCK;
     }

@@ -1,8 +1,8 @@
 /**
  * What the two senders that call the socket directly ({@link StreamSender}: `sendmsg`,
  * {@link DatagramSender}: `sendmmsg`) share: sends finish within the syscall, and with a
- * {@link MsgZerocopy} attached, owned segments not routed to copy go with MSG_ZEROCOPY and stay
- * pinned until their error-queue notifications.
+ * {@link MsgZerocopy} attached, owned segments not routed to copy go with MSG_ZEROCOPY and their
+ * buffers stay held until their error-queue notifications.
  *
  * @module
  */
@@ -47,9 +47,6 @@ export abstract class DirectSender implements Backend {
    * runs of the routes it serves.
    */
   abstract submit(queue: SendQueue, stats: SendStats, limit?: number): number;
-
-  /** Dropped views need nothing: a send here reads its memory within the syscall, or stays pinned in {@link MsgZerocopy}. */
-  abandon(): void {}
 
   close(): void {}
 }

@@ -18,8 +18,10 @@
  * notification whose result has the ZC_COPIED bit makes the connection send by copy (and re-probe
  * later), unless its request sent nothing (cancelled and refused ones report ZC_COPIED too). ENOMEM
  * in a CQE (RLIMIT_MEMLOCK for unregistered memory, charged at submission, where a refusal fails
- * the whole chain) makes the next chain send unregistered memory by copy. A lease returns to the
- * pool only once all of it was sent and its last request is over.
+ * the whole chain) makes the next chain send unregistered memory by copy. Every request that reads
+ * an owned buffer holds its record in {@link OwnedBuffers} until the request is over (its
+ * notification, for a SEND_ZC), so a lease returns to the pool only once all of it was sent and its
+ * last request is over.
  *
  * @module
  */
@@ -43,6 +45,7 @@ import { bufferOf, byteLengthOf, subarrayOf } from "../ffi/intrinsics.ts";
 import type { Sys } from "../ffi/sys.ts";
 import { type Backend, type BackendSocket, BackendUnavailable, INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
+import type { OwnedBuffers } from "./owned_buffers.ts";
 import { BORROWED, OWNED, type SendQueue } from "./send_queue.ts";
 import { COPIED_BORROWED, COPIED_DOWNGRADED, COPIED_NO_BUFFERS, COPIED_STAGED, type SendStats } from "./send_stats.ts";
 import type { RegisteredLeases } from "./registered_leases.ts";
@@ -66,7 +69,7 @@ const COPY = 0, ZEROCOPY = 1, NOTIF_DUE = 2;
 export const openIoUring = (socket: BackendSocket): IoUringSender | BackendUnavailable => {
   const shared = UringDispatcher.shared(socket.sys, socket.waiter);
   if (!shared.ok) return new BackendUnavailable(shared.reason, "msg_zerocopy");
-  const sender = new IoUringSender(socket.sys, socket.fd, socket.udp, shared.dispatcher, socket.reprobeBytes);
+  const sender = new IoUringSender(socket.sys, socket.fd, socket.udp, shared.dispatcher, socket.queue.owned, socket.reprobeBytes);
   sender.bind(socket.queue, socket.stats, socket.wake);
   return sender;
 };
@@ -80,12 +83,8 @@ export class IoUringSender implements Backend, UringClient {
   /** For a SEND: why it copies (a `COPIED_*` index of `stats.copied`). */
   #copiedBecause = new Uint8Array(MAX_CHAIN * 2);
   #bytes = new Float64Array(MAX_CHAIN * 2);
-  #views: (Uint8Array | undefined)[] = new Array(MAX_CHAIN * 2).fill(undefined);
-  // Leases in requests (how many requests hold each), and those whose bytes have all been sent: a
-  // lease returns to the pool when both hold, never while it is still queued to go again.
-  readonly #leaseRefs = new Map<Uint8Array, number>();
-  #abandoned = false;
-  readonly #leasesSent = new Set<Uint8Array>();
+  /** The record in {@link OwnedBuffers} of the owned buffer a request reads, or -1. */
+  #records = new Int32Array(MAX_CHAIN * 2).fill(-1);
   #free: number[] = Array.from({ length: MAX_CHAIN * 2 }, (_, i) => MAX_CHAIN * 2 - 1 - i);
   #chain = 0;
   #notifications = 0;
@@ -103,6 +102,7 @@ export class IoUringSender implements Backend, UringClient {
     private readonly fd: number,
     private readonly datagrams: boolean,
     private readonly dispatcher: UringDispatcher,
+    private readonly owned: OwnedBuffers,
     reprobeBytes: number,
   ) {
     this.#id = dispatcher.attach(this);
@@ -174,25 +174,21 @@ export class IoUringSender implements Backend, UringClient {
       const sqe = ring.getSqe();
       const userData = this.dispatcher.userData(this.#id, slot);
       const owned = queue.kind(i) === OWNED ? queue.view(i) : undefined;
+      const fixed = owned !== undefined && bufferOf(owned) === registered;
       // The kernel charges unregistered memory at submission, and a request refused there fails its
       // whole chain (even requests before it): after an ENOMEM, one chain goes without it.
-      const zerocopy = owned !== undefined && this.#downgrade.enabled &&
-        !(this.#copyUnregistered && bufferOf(owned) !== registered);
-      if (owned !== undefined && bufferOf(owned) === registered) {
-        this.#leaseRefs.set(owned, (this.#leaseRefs.get(owned) ?? 0) + 1);
-      }
-      if (zerocopy) {
-        const view = queue.view(i)!;
-        if (bufferOf(view) === registered) {
-          ring.prepSendZcFixed(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData, leases!.buffers.bufIndex);
-        } else {
-          ring.prepSendZc(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData);
-        }
-        this.#views[slot] = view;
+      const zerocopy = owned !== undefined && this.#downgrade.enabled && !(this.#copyUnregistered && !fixed);
+      if (zerocopy && fixed) {
+        ring.prepSendZcFixed(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData, leases!.buffers.bufIndex);
+      } else if (zerocopy) {
+        ring.prepSendZc(sqe, this.fd, address, length, MSG_WAITALL, IORING_SEND_ZC_REPORT_USAGE, userData);
       } else {
         ring.prepSend(sqe, this.fd, address, length, MSG_WAITALL | MSG_NOSIGNAL, userData);
-        // A lease sent by copy is done with once its send completes; keep it to return it then.
-        this.#views[slot] = owned !== undefined && bufferOf(owned) === registered ? owned : undefined;
+      }
+      // A request reads its memory until it is over, a SEND too (the ring may run it later).
+      if (owned !== undefined) {
+        this.#records[slot] = queue.record(i);
+        this.owned.hold(this.#records[slot]);
       }
       this.#kinds[slot] = zerocopy ? ZEROCOPY : COPY;
       this.#copiedBecause[slot] = owned === undefined ? COPIED_STAGED : this.#downgrade.enabled ? COPIED_NO_BUFFERS : COPIED_DOWNGRADED;
@@ -257,12 +253,6 @@ export class IoUringSender implements Backend, UringClient {
     // kernel cancels), its datagram stays queued and goes again in the next chain. The socket lives
     // on, as with the direct sender; a refusal no later send picks up is reported by a read.
     const refused = res === -ECONNREFUSED && this.datagrams;
-    // On a stream, a request that sent all it was given completed its segment (an earlier short
-    // send would have broken the chain and cancelled this one); a datagram is one segment.
-    const view = this.#views[slot];
-    if (view !== undefined && res >= 0 && (this.datagrams || res === this.#bytes[slot]) && this.#leaseRefs.has(view)) {
-      this.#leasesSent.add(view);
-    }
     if (res >= 0) {
       stats.bytes.io_uring += res;
       if (!zerocopy) {
@@ -301,30 +291,12 @@ export class IoUringSender implements Backend, UringClient {
     if (this.#chain === 0) this.#wake();
   }
 
-  /**
-   * Sending ended without the queue being sent (abort, failure): leases that were dropped from the
-   * queue go back to the pool now, and those still in the ring once the kernel is done with them.
-   */
-  abandon(dropped: readonly Uint8Array[]): void {
-    this.#abandoned = true;
-    const leases = this.dispatcher.leases;
-    for (const view of dropped) {
-      if (leases !== undefined && bufferOf(view) === bufferOf(leases.buffers.bytes) && !this.#leaseRefs.has(view)) leases.release(view);
-    }
-  }
-
   #finish(slot: number): void {
-    const view = this.#views[slot];
-    const refs = view === undefined ? undefined : this.#leaseRefs.get(view);
-    if (refs !== undefined) {
-      if (refs > 1) this.#leaseRefs.set(view!, refs - 1);
-      else {
-        this.#leaseRefs.delete(view!);
-        // Sent, or never to be (sending failed): back to the pool. Otherwise it is still queued.
-        if (this.#leasesSent.delete(view!) || this.#error !== 0 || this.#abandoned) this.dispatcher.leases!.release(view!);
-      }
+    const record = this.#records[slot];
+    if (record >= 0) {
+      this.#records[slot] = -1;
+      this.owned.unhold(record);
     }
-    this.#views[slot] = undefined;
     this.#kinds[slot] = COPY; // so a duplicate notification for a free slot is ignored
     this.#free.push(slot);
     this.dispatcher.finished();
@@ -339,17 +311,16 @@ export class IoUringSender implements Backend, UringClient {
   #grow(): number {
     const size = this.#kinds.length;
     const kinds = new Uint8Array(size * 2), copiedBecause = new Uint8Array(size * 2), bytes = new Float64Array(size * 2);
+    const records = new Int32Array(size * 2).fill(-1);
     kinds.set(this.#kinds);
     copiedBecause.set(this.#copiedBecause);
     bytes.set(this.#bytes);
+    records.set(this.#records);
     this.#kinds = kinds;
     this.#copiedBecause = copiedBecause;
     this.#bytes = bytes;
-    for (let i = size * 2 - 1; i > size; i--) {
-      this.#views[i] = undefined;
-      this.#free.push(i);
-    }
-    this.#views[size] = undefined;
+    this.#records = records;
+    for (let i = size * 2 - 1; i > size; i--) this.#free.push(i);
     return size;
   }
 

@@ -1,17 +1,17 @@
 /**
- * The msg_zerocopy backend's own part, the MSG_ZEROCOPY state of one socket: the u32 send counter, every buffer the kernel may still
- * read (pinned until a notification range covers its send), the error-queue drain that releases
- * them, and the decision to stop using zero-copy once the kernel reports that it copied anyway.
+ * The msg_zerocopy backend's own part, the MSG_ZEROCOPY state of one socket: the u32 send counter, every send the kernel may still
+ * read (each holding its buffer's record in {@link OwnedBuffers} until a notification range covers
+ * it), the error-queue drain that lets them go, and the decision to stop using zero-copy once the
+ * kernel reports that it copied anyway.
  *
- * Buffers sit in parallel arrays used as a ring in send-id order, so recording and releasing
+ * Sends sit in parallel arrays used as a ring in send-id order, so recording and releasing
  * allocate nothing once the ring has grown to the peak number in flight. Ranges may arrive out of
- * order; a buffer is let go only once it and every older one are covered, which is conservative.
+ * order; a send is let go only once it and every older one are covered, which is conservative.
  *
  * @module
  */
 import { EAGAIN, EINTR, MSG_DONTWAIT, MSG_ERRQUEUE, SO_ZEROCOPY, SOL_SOCKET } from "../ffi/constants.ts";
 import { errnoName } from "../ffi/errno_name.ts";
-import { byteLengthOf } from "../ffi/intrinsics.ts";
 import type { Slab } from "../ffi/slab.ts";
 import { MSGHDR_SIZE, setMsghdr } from "../ffi/structs.ts";
 import type { Ptr, Sys } from "../ffi/sys.ts";
@@ -20,6 +20,7 @@ import { type BackendSocket, BackendUnavailable } from "./backend.ts";
 import { CopiedDowngrade } from "./copied_downgrade.ts";
 import { DIRECT_CONTROL_BYTES, directSender } from "./copy.ts";
 import type { DirectSender } from "./direct_sender.ts";
+import type { OwnedBuffers } from "./owned_buffers.ts";
 import type { SendQueue } from "./send_queue.ts";
 import type { SendStats } from "./send_stats.ts";
 
@@ -43,14 +44,14 @@ export const openMsgZerocopy = (socket: BackendSocket): DirectSender | BackendUn
   const { sys, fd } = socket;
   const r = sys.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, new Uint8Array(new Int32Array([1]).buffer));
   if (r !== 0) return new BackendUnavailable(`msg_zerocopy: SO_ZEROCOPY failed with ${errnoName(-r)}`, "copy");
-  const zerocopy = new MsgZerocopy(sys, fd, socket.control, DIRECT_CONTROL_BYTES, socket.reprobeBytes);
-  zerocopy.onReleased = socket.reuse;
+  const zerocopy = new MsgZerocopy(sys, fd, socket.control, DIRECT_CONTROL_BYTES, socket.queue.owned, socket.reprobeBytes);
   zerocopy.watchErrorQueue = socket.watchErrorQueue;
   return directSender(socket, zerocopy);
 };
 
 const NO_NUMBERS = new Float64Array(0);
 const NO_FLAGS = new Uint8Array(0);
+const NO_RECORDS = new Int32Array(0);
 
 export class MsgZerocopy {
   // Made at the first zero-copy send, not at connect: many `auto` sockets never make one, and a
@@ -58,7 +59,8 @@ export class MsgZerocopy {
   #ids = NO_NUMBERS;
   #bytes = NO_NUMBERS;
   #done = NO_FLAGS;
-  #views: (Uint8Array | undefined)[] = [];
+  /** The record in {@link OwnedBuffers} of the buffer each send read. */
+  #records = NO_RECORDS;
   #head = 0;
   #count = 0;
   #mask = -1;
@@ -73,11 +75,6 @@ export class MsgZerocopy {
   readonly #controlAddress: number;
 
   readonly #downgrade: CopiedDowngrade;
-  /** The view the last released record held, and how many of its bytes were released so far. */
-  #releasing: Uint8Array | undefined;
-  #releasedBytes = 0;
-  /** Told when the kernel has released every byte of an owned view, so its memory can be reused. */
-  onReleased: ((view: Uint8Array) => void) | undefined;
   /**
    * Told whether notifications are owed (POLLERR is then watched for them): after a zero-copy send,
    * and after every read of the error queue, since the waiter's interest ends when it fires.
@@ -86,7 +83,8 @@ export class MsgZerocopy {
   #onIdle: (() => void) | undefined;
 
   /**
-   * @param control `ZEROCOPY_TRACKER_CONTROL_BYTES` of mmap'd memory at `controlOffset`
+   * @param control `MSG_ZEROCOPY_CONTROL_BYTES` of mmap'd memory at `controlOffset`
+   * @param owned the connection's owned buffers, which the sends hold
    * @param reprobeBytes after a downgrade, how many bytes go by copy before zero-copy is tried again
    */
   constructor(
@@ -94,6 +92,7 @@ export class MsgZerocopy {
     private readonly fd: number,
     control: Slab,
     controlOffset: number,
+    private readonly owned: OwnedBuffers,
     reprobeBytes: number,
   ) {
     this.#downgrade = new CopiedDowngrade(COPIED_REASON, reprobeBytes);
@@ -116,34 +115,35 @@ export class MsgZerocopy {
 
   /**
    * Records a zero-copy send that just succeeded with `sent` bytes from the front of `queue` (all
-   * owned segments): it takes the next send id, and every buffer it read stays pinned until a
-   * notification covers that id. Call before the queue consumes those bytes.
+   * owned segments): it takes the next send id, and holds every buffer it read until a notification
+   * covers that id. Call before the queue consumes those bytes.
    */
   recordSend(queue: SendQueue, sent: number): void {
     const id = this.#nextId;
     this.#nextId = (this.#nextId + 1) >>> 0;
     for (let i = 0; sent > 0; i++) {
       const bytes = Math.min(queue.remaining(i), sent);
-      queue.markPinned(i);
-      this.#record(id, queue.view(i)!, bytes);
+      const record = queue.record(i);
+      this.owned.hold(record);
+      this.#record(id, record, bytes);
       sent -= bytes;
     }
     this.watchErrorQueue(true);
   }
 
-  /** Runs `done` once every pinned buffer is released, at once if none is. */
+  /** Runs `done` once every zero-copy send is notified, at once if none is owed. */
   whenIdle(done: () => void): void {
     if (this.#count === 0) return done();
     this.#onIdle = done;
   }
 
-  #record(id: number, view: Uint8Array, bytes: number): void {
+  #record(id: number, record: number, bytes: number): void {
     if (this.#count === this.#mask + 1) this.#grow();
     const s = (this.#head + this.#count) & this.#mask;
     this.#ids[s] = id;
     this.#bytes[s] = bytes;
     this.#done[s] = 0;
-    this.#views[s] = view;
+    this.#records[s] = record;
     this.#count++;
     this.#inflightBytes += bytes;
   }
@@ -214,12 +214,6 @@ export class MsgZerocopy {
     return notifications;
   }
 
-  /** Lets every pinned buffer go without a notification: only for a process that is exiting. */
-  forget(): void {
-    this.onReleased = undefined;
-    while (this.#count > 0) this.#shift();
-  }
-
   #complete(range: ZerocopyRange, stats: SendStats): void {
     const span = (range.hi - range.lo) >>> 0;
     let bytes = 0;
@@ -239,35 +233,24 @@ export class MsgZerocopy {
 
   #shift(): void {
     const s = this.#head;
-    const view = this.#views[s]!;
-    this.#views[s] = undefined;
     this.#inflightBytes -= this.#bytes[s];
     this.#head = (this.#head + 1) & this.#mask;
     this.#count--;
-    // A view's records are consecutive (sends go in queue order); it is released once all of its
-    // bytes are, in zero-copy sends. One part of it sent by copy (a downgrade in between) leaves it
-    // unreported: its memory then goes with the garbage collector.
-    this.#releasedBytes = view === this.#releasing ? this.#releasedBytes + this.#bytes[s] : this.#bytes[s];
-    this.#releasing = view;
-    if (this.#releasedBytes === byteLengthOf(view)) {
-      this.#releasing = undefined;
-      this.onReleased?.(view);
-    }
+    this.owned.unhold(this.#records[s]);
   }
 
   #grow(): void {
     const size = Math.max(16, (this.#mask + 1) * 2);
     const order = (i: number) => (this.#head + i) & this.#mask;
-    const ids = new Float64Array(size), bytes = new Float64Array(size), done = new Uint8Array(size);
-    const views = new Array<Uint8Array | undefined>(size).fill(undefined);
+    const ids = new Float64Array(size), bytes = new Float64Array(size), done = new Uint8Array(size), records = new Int32Array(size);
     for (let i = 0; i < this.#count; i++) {
       const s = order(i);
       ids[i] = this.#ids[s];
       bytes[i] = this.#bytes[s];
       done[i] = this.#done[s];
-      views[i] = this.#views[s];
+      records[i] = this.#records[s];
     }
-    [this.#ids, this.#bytes, this.#done, this.#views] = [ids, bytes, done, views];
+    [this.#ids, this.#bytes, this.#done, this.#records] = [ids, bytes, done, records];
     this.#head = 0;
     this.#mask = size - 1;
   }

@@ -4,7 +4,9 @@
  * Small chunks are copied into a staging ring in mmap'd memory, so their `write()` resolves at
  * once and the caller may reuse them; consecutive staged chunks of a stream merge into one segment,
  * so a run of them leaves in one iovec. Large chunks are borrowed: the caller's view is queued as is
- * and its `write()` resolves only when the kernel has taken every byte of it. A `sendFile` is a
+ * and its `write()` resolves only when the kernel has taken every byte of it. A view zcio owns (a
+ * lease) is queued by its record in {@link OwnedBuffers}, which holds it until the kernel is done
+ * with it, past the send when that was zero-copy. A `sendFile` is a
  * segment too, in its place among the writes, which no backend sends: the file sender (file_sender.ts) does.
  *
  * Segments sit in parallel arrays used as a ring, so queueing allocates nothing once the ring has
@@ -14,13 +16,14 @@
  */
 import { byteLengthOf, setBytes } from "../ffi/intrinsics.ts";
 import type { FileSend } from "./file_send.ts";
+import type { OwnedBuffers } from "./owned_buffers.ts";
 
 /** Segment kinds. */
 /** Copied into staging at `write()`; the caller's buffer was free again at once. */
 export const STAGED = 0;
 /** The caller's view; its write resolves once the kernel has taken every byte. */
 export const BORROWED = 1;
-/** A view zcio owns (a transferred buffer or a lease): the kernel may keep reading it after the send. */
+/** A view zcio owns (a transferred buffer or a lease), recorded in {@link OwnedBuffers}: the kernel may keep reading it after the send. */
 export const OWNED = 2;
 /** A range of a file ({@link FileSend}), which the kernel sends from the page cache. */
 export const FILE = 3;
@@ -41,8 +44,8 @@ export class SendQueue {
   // Segment ring.
   #kinds = new Uint8Array(16);
   #routes = new Uint8Array(16);
-  /** 1 once a byte of the segment went in a zero-copy send ({@link markPinned}). */
-  #pinned = new Uint8Array(16);
+  /** An owned segment's record in {@link OwnedBuffers}. */
+  #records = new Int32Array(16);
   #starts = new Float64Array(16);
   #lengths = new Float64Array(16);
   #progress = new Float64Array(16);
@@ -70,16 +73,14 @@ export class SendQueue {
    * @param stagingAddress the address of `staging[0]`
    * @param mergeStaged true for byte streams; false keeps each staged chunk its own segment (datagrams)
    * @param onBorrowedDone told when the kernel has taken every byte of a borrowed view
-   * @param onOwnedCopied told when the kernel has taken every byte of an owned view by copy: one
-   *   routed {@link ROUTE_COPY}, or one no byte of which went zero-copy (a lease whose memory can go
-   *   back to its pool)
+   * @param owned the connection's owned buffers, told when one leaves the queue
    */
   constructor(
     staging: Uint8Array,
     stagingAddress: number,
     private readonly mergeStaged: boolean,
     private readonly onBorrowedDone: (view: Uint8Array) => void,
-    private readonly onOwnedCopied?: (view: Uint8Array) => void,
+    readonly owned: OwnedBuffers,
   ) {
     this.#staging = staging;
     this.#stagingAddress = stagingAddress;
@@ -136,14 +137,15 @@ export class SendQueue {
   }
 
   /**
-   * Queues a view zcio owns; nobody is told when it is sent, except that `onOwnedCopied` hears of
-   * one routed {@link ROUTE_COPY}.
+   * Queues a view zcio owns, recorded in {@link OwnedBuffers}; its record is told once the view
+   * leaves the queue.
    */
-  own(view: Uint8Array, route = ROUTE_MSG_ZEROCOPY): void {
+  own(view: Uint8Array, route: number = ROUTE_MSG_ZEROCOPY): void {
     const n = byteLengthOf(view);
     this.#queuedBytes += n;
     this.#ownedBytes += n;
-    this.#push(OWNED, route, 0, n, view);
+    this.#push(OWNED, route, 0, n, undefined);
+    this.#records[(this.#head + this.#count - 1) & this.#mask] = this.owned.add(view);
   }
 
   /** Queues a range of a file; whoever sends it tells its {@link FileSend} how far it got. */
@@ -188,9 +190,15 @@ export class SendQueue {
     return this.#lengths[s] - this.#progress[s];
   }
 
-  /** The borrowed view of the `i`-th segment. */
+  /** The view of the `i`-th segment: the caller's (borrowed) or zcio's (owned). */
   view(i: number): Uint8Array | undefined {
-    return this.#views[(this.#head + i) & this.#mask];
+    const s = (this.#head + i) & this.#mask;
+    return this.#kinds[s] === OWNED ? this.owned.view(this.#records[s]) : this.#views[s];
+  }
+
+  /** The record in {@link OwnedBuffers} of the `i`-th segment, an owned one. */
+  record(i: number): number {
+    return this.#records[(this.#head + i) & this.#mask];
   }
 
   /**
@@ -200,8 +208,9 @@ export class SendQueue {
    */
   address(i: number, addressOf: (view: Uint8Array) => number): number {
     const s = (this.#head + i) & this.#mask;
-    if (this.#kinds[s] === STAGED) return this.#stagingAddress + this.#starts[s] + this.#progress[s];
-    const view = this.#views[s]!;
+    const kind = this.#kinds[s];
+    if (kind === STAGED) return this.#stagingAddress + this.#starts[s] + this.#progress[s];
+    const view = kind === OWNED ? this.owned.view(this.#records[s]) : this.#views[s]!;
     if (byteLengthOf(view) !== this.#lengths[s]) return -1;
     if (this.#addresses[s] === 0) this.#addresses[s] = addressOf(view);
     return this.#addresses[s] + this.#progress[s];
@@ -212,16 +221,8 @@ export class SendQueue {
     return this.#count > 0 && this.#progress[this.#head] > 0;
   }
 
-  /** The `i`-th waiting segment had bytes in a zero-copy send: the kernel may read it until notified. */
-  markPinned(i: number): void {
-    this.#pinned[(this.#head + i) & this.#mask] = 1;
-  }
-
-  /**
-   * Marks `n` bytes as taken by the kernel, oldest first, completing whole segments; `byCopy` when
-   * this send copied them (an owned segment no byte of which was pinned is then free at once).
-   */
-  consume(n: number, byCopy = false): void {
+  /** Marks `n` bytes as taken by the kernel, oldest first, completing whole segments. */
+  consume(n: number): void {
     this.#queuedBytes -= n;
     while (n > 0) {
       const s = this.#head;
@@ -232,17 +233,20 @@ export class SendQueue {
         return;
       }
       n -= left;
-      this.#shift(byCopy);
+      this.#shift();
     }
   }
 
-  /** Completes the oldest segment whole, as a datagram send does; `byCopy` as for {@link consume}. */
-  consumeSegment(byCopy = false): void {
+  /** Completes the oldest segment whole, as a datagram send does. */
+  consumeSegment(): void {
     this.#queuedBytes -= this.#lengths[this.#head] - this.#progress[this.#head];
-    this.#shift(byCopy);
+    this.#shift();
   }
 
-  /** Drops the oldest segment without telling its owner (it was rejected). Returns its view. */
+  /**
+   * Drops the oldest segment without telling a borrowed view's writer (it was rejected, or sending
+   * ended); an owned view's record hears that it left the queue. Returns a borrowed view.
+   */
   dropHead(): Uint8Array | undefined {
     const s = this.#head;
     const view = this.#views[s];
@@ -252,26 +256,19 @@ export class SendQueue {
     return view;
   }
 
-  /** Empties the queue; returns the borrowed views that were still waiting, oldest first. */
-  clear(): Uint8Array[] {
-    const waiting: Uint8Array[] = [];
-    while (this.#count > 0) {
-      const view = this.dropHead();
-      if (view !== undefined) waiting.push(view);
-    }
+  /** Empties the queue (sending ended). */
+  clear(): void {
+    while (this.#count > 0) this.dropHead();
     this.#stageHead = this.#stageTail = this.#stageUsed = 0;
     this.#wrapAt = -1;
-    return waiting;
   }
 
-  #shift(byCopy: boolean): void {
+  #shift(): void {
     const s = this.#head;
     const view = this.#views[s];
     this.#views[s] = undefined;
     this.#release(s);
-    if (view === undefined) return;
-    if (this.#kinds[s] === BORROWED) this.onBorrowedDone(view);
-    else if (this.#routes[s] === ROUTE_COPY || (byCopy && this.#pinned[s] === 0)) this.onOwnedCopied?.(view);
+    if (view !== undefined) this.onBorrowedDone(view);
   }
 
   #release(s: number): void {
@@ -287,6 +284,8 @@ export class SendQueue {
     this.#progress[s] = 0;
     this.#head = (this.#head + 1) & this.#mask;
     this.#count--;
+    // Last: the record may end now, and its memory go back to the connection's leases.
+    if (this.#kinds[s] === OWNED) this.owned.sent(this.#records[s]);
   }
 
   #push(kind: number, route: number, start: number, length: number, view: Uint8Array | undefined): void {
@@ -294,7 +293,6 @@ export class SendQueue {
     const s = (this.#head + this.#count) & this.#mask;
     this.#kinds[s] = kind;
     this.#routes[s] = route;
-    this.#pinned[s] = 0;
     this.#starts[s] = start;
     this.#lengths[s] = length;
     this.#progress[s] = 0;
@@ -306,14 +304,14 @@ export class SendQueue {
   #grow(): void {
     const size = (this.#mask + 1) * 2;
     const order = (i: number) => (this.#head + i) & this.#mask;
-    const remap = <T extends Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const remap = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
       for (let i = 0; i < this.#count; i++) b[i] = a[order(i)];
       return b;
     };
     this.#kinds = remap(this.#kinds, (n) => new Uint8Array(n));
     this.#routes = remap(this.#routes, (n) => new Uint8Array(n));
-    this.#pinned = remap(this.#pinned, (n) => new Uint8Array(n));
+    this.#records = remap(this.#records, (n) => new Int32Array(n));
     this.#starts = remap(this.#starts, (n) => new Float64Array(n));
     this.#lengths = remap(this.#lengths, (n) => new Float64Array(n));
     this.#progress = remap(this.#progress, (n) => new Float64Array(n));

@@ -90,7 +90,7 @@ export class StreamSender extends DirectSender {
           zc.countCopied(sent);
         }
       }
-      queue.consume(sent, !zerocopy);
+      queue.consume(sent);
       if (sent < total) return WOULD_BLOCK;
     }
   }

@@ -13,6 +13,7 @@ import type { BackendSocket } from "../backends/backend.ts";
 import type { FileSend } from "../backends/file_send.ts";
 import { FileSender } from "../backends/file_sender.ts";
 import { BACKEND_CONTROL_BYTES, openBackend } from "../backends/registry.ts";
+import { OwnedBuffers } from "../backends/owned_buffers.ts";
 import { SendQueue } from "../backends/send_queue.ts";
 import { SendStats, type SendStatsSnapshot } from "../backends/send_stats.ts";
 import type { SizePolicy } from "../backends/size_policy.ts";
@@ -110,7 +111,7 @@ export class Connection {
         slab.addr + BACKEND_CONTROL_BYTES,
         !udp,
         (view) => outbox.borrowedDone(view),
-        (view) => outbox.ownedCopied(view),
+        new OwnedBuffers((view) => outbox.leases.giveBack(view)),
       );
       const socket: BackendSocket = {
         sys,
@@ -123,7 +124,6 @@ export class Connection {
         reprobeBytes: config.reprobeBytes,
         watchErrorQueue: (owed) => owed ? waiter.arm(watch, POLLERR) : waiter.disarm(watch, POLLERR),
         wake: () => outbox.wakeUp(),
-        reuse: (view) => outbox.leases.reuse(view),
       };
       const backend = config.backend === "auto" ? openAuto(socket, config.policy.bands(config.transport, sys.runtime)) : openBackend(config.backend, socket);
       const auto = backend instanceof AutoBackend ? backend : undefined;
@@ -146,7 +146,7 @@ export class Connection {
         backend.name !== "copy",
         config.transferBuffers,
         config.maxOwnedBytes,
-        new LeasePool(sys, backend.leases, config.maxLeaseBytes, () => queue.ownedBytes + backend.inflightBytes),
+        new LeasePool(sys, backend.leases, config.maxLeaseBytes, () => queue.owned.bytes),
         auto,
         udp ? undefined : new FileSender(sys, fd),
       );

@@ -53,7 +53,7 @@ const collected = new FinalizationRegistry<LeaseRecord>((record) => {
   record.pool.collected(record);
 });
 
-/** zcio's ArrayBuffers of written plain leases: the memory {@link LeasePool.reuse} may lease again. */
+/** zcio's ArrayBuffers of written plain leases: the memory {@link LeasePool.giveBack} may keep to lease again. */
 const plainMemory = new WeakSet<ArrayBuffer>();
 
 export class LeasePool {
@@ -141,10 +141,16 @@ export class LeasePool {
   }
 
   /**
-   * The kernel has released every byte of an owned view: a plain lease's memory is kept for the
-   * next lease of its size, while that stays within maxLeaseBytes.
+   * An owned view is free again: the kernel is done with it, or it never reached the kernel (it was
+   * staged, or sending ended). A registered lease's slot returns to the ring's region; a plain
+   * lease's memory is kept for the next lease of its size, while that stays within maxLeaseBytes.
    */
-  reuse(view: Uint8Array): void {
+  giveBack(view: Uint8Array): void {
+    if (this.registered !== undefined && bufferOf(view) === bufferOf(this.registered.buffers.bytes)) {
+      this.registered.release(view);
+      this.admit();
+      return;
+    }
     const buffer = bufferOf(view) as ArrayBuffer;
     if (plainMemory.has(buffer) && this.#closed === undefined) {
       plainMemory.delete(buffer);
@@ -155,16 +161,6 @@ export class LeasePool {
       }
     }
     this.admit();
-  }
-
-  /** Gives a lease's memory back at once (it was copied into staging, or never sent). */
-  giveBack(view: Uint8Array): void {
-    if (this.registered !== undefined && bufferOf(view) === bufferOf(this.registered.buffers.bytes)) {
-      this.registered.release(view);
-      this.admit();
-    } else {
-      this.reuse(view);
-    }
   }
 
   /** Lets waiting leases in, as far as plain lease memory has room again. */

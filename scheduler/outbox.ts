@@ -276,11 +276,6 @@ export class Outbox {
     return true;
   }
 
-  /** Called by the queue when the kernel has taken all of an owned view routed to copy. */
-  readonly ownedCopied = (view: Uint8Array): void => {
-    this.leases.giveBack(view);
-  };
-
   /**
    * At the owned limit, sends what is queued (a copied send frees its chunk at once) or else reads
    * the notifications that have come since the last send. True if that brought the owned bytes
@@ -293,7 +288,7 @@ export class Outbox {
   }
 
   #overOwnedLimit(): boolean {
-    return this.queue.ownedBytes + this.backend.inflightBytes > this.maxOwnedBytes;
+    return this.queue.owned.bytes > this.maxOwnedBytes;
   }
 
   /**
@@ -344,7 +339,8 @@ export class Outbox {
     if (this.#error === undefined) this.#error = error;
     const queue = this.queue;
     for (let i = 0; i < queue.length; i++) queue.fileAt(i)?.fail(this.#error);
-    this.backend.abandon(queue.clear());
+    // Owned buffers go back to the leases as the kernel lets go of them.
+    queue.clear();
     if (this.#waitingLease) this.leases.giveBack(this.#waiting!);
     this.#waiting = this.#borrowed = undefined;
     this.#waitingLease = false;

@@ -1,6 +1,7 @@
 /** The UDP copy backend over real loopback sockets: one datagram per segment, sendmmsg batches. */
 import { SUBMITTED, WOULD_BLOCK } from "../../backends/backend.ts";
 import { DATAGRAM_SENDER_CONTROL_BYTES, DatagramSender } from "../../backends/datagram_sender.ts";
+import { OwnedBuffers } from "../../backends/owned_buffers.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { SO_RCVBUF, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET } from "../../ffi/constants.ts";
@@ -21,6 +22,7 @@ const setup = (peerPort?: number) => {
     slab.addr + DATAGRAM_SENDER_CONTROL_BYTES,
     false,
     (v) => done.push(v),
+    new OwnedBuffers(() => {}),
   );
   return {
     queue,

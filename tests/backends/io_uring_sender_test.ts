@@ -9,6 +9,7 @@
  * makes progress, and the "copied" notifications of requests that sent nothing change no stats.
  */
 import { IoUringSender } from "../../backends/io_uring.ts";
+import { OwnedBuffers } from "../../backends/owned_buffers.ts";
 import { RegisteredLeases } from "../../backends/registered_leases.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
@@ -111,15 +112,19 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
     finished: () => void outstanding--,
   } as unknown as UringDispatcher;
   const staging = Slab.map(sys, 65536);
-  const queue = new SendQueue(staging.bytes, staging.addr, true, () => {});
+  // As a connection's lease pool does: a registered lease goes back to the region.
+  const owned = new OwnedBuffers((view) => {
+    if (view.buffer === pool.bytes.buffer) leases.release(view);
+  });
+  const queue = new SendQueue(staging.bytes, staging.addr, true, () => {}, owned);
   const stats = new SendStats();
   let wakes = 0;
-  const sender = new IoUringSender(sys, 99, false, dispatcher, 64 << 20);
+  const sender = new IoUringSender(sys, 99, false, dispatcher, owned, 64 << 20);
   sender.bind(queue, stats, () => wakes++);
 
-  const owned = new Uint8Array(256 * 1024); // unregistered: the kernel charges it at submission
+  const unregistered = new Uint8Array(256 * 1024); // the kernel charges it at submission
   const lease1 = leases.view(leases.take(64 * 1024), 64 * 1024), lease2 = leases.view(leases.take(32 * 1024), 32 * 1024);
-  queue.own(owned);
+  queue.own(unregistered);
   queue.own(lease1);
   queue.own(lease2);
   const leased = 96 * 1024;
@@ -129,7 +134,7 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
   assertEquals(sender.submit(queue, stats), 0);
   const chain1 = scripted.take();
   assertEquals(chain1.map((r) => [r.op, r.len, r.link]), [
-    ["send_zc", owned.length, true],
+    ["send_zc", unregistered.length, true],
     ["send_zc_fixed", lease1.length, true],
     ["send_zc_fixed", lease2.length, false],
   ]);
@@ -159,7 +164,7 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
   const chain2 = scripted.take();
   assertEquals(chain2.map((r) => r.op), ["send", "send_zc_fixed", "send_zc_fixed"]);
   const [o2, a2, b2] = chain2.map((r) => r.userData);
-  sender.complete(o2, owned.length, 0);
+  sender.complete(o2, unregistered.length, 0);
   sender.complete(a2, lease1.length, IORING_CQE_F_MORE);
   sender.complete(b2, lease2.length, IORING_CQE_F_MORE);
   assertEquals(queue.length, 0, "all sent");
@@ -169,7 +174,8 @@ test("io_uring sender: leases chained behind a request refused with ENOMEM stay 
   sender.complete(a2, 0, IORING_CQE_F_NOTIF);
   assertEquals(pool.usedBytes, 0, "lease 1 back at its notification");
   assertEquals([sender.inflight, outstanding, stats.zeroCopiedBytes, stats.copiedBytes], [0, 0, lease1.length + lease2.length, 0]);
-  assertEquals(stats.bytes.io_uring, owned.length + lease1.length + lease2.length);
+  assertEquals(stats.bytes.io_uring, unregistered.length + lease1.length + lease2.length);
+  assertEquals(owned.bytes, 0, "every owned buffer's record ended");
   assert(wakes >= 2, "the fiber is woken when chains end and notifications come");
 
   // Chain 3: zero-copy for unregistered memory again after the one copied chain.
@@ -197,9 +203,10 @@ const datagramSender = (fd = 99) => {
   } as unknown as UringDispatcher;
   const staging = Slab.map(sys, 65536);
   const done: Uint8Array[] = [];
-  const queue = new SendQueue(staging.bytes, staging.addr, false, (v) => done.push(v));
+  const owned = new OwnedBuffers(() => {});
+  const queue = new SendQueue(staging.bytes, staging.addr, false, (v) => done.push(v), owned);
   const stats = new SendStats();
-  const sender = new IoUringSender(sys, fd, true, dispatcher, 64 << 20);
+  const sender = new IoUringSender(sys, fd, true, dispatcher, owned, 64 << 20);
   sender.bind(queue, stats, () => {});
   return { scripted, queue, stats, sender, done, staging };
 };

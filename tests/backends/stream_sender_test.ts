@@ -1,6 +1,7 @@
 /** The TCP copy backend over a real loopback pair: one sendmsg gathers many segments. */
 import { SUBMITTED, WOULD_BLOCK } from "../../backends/backend.ts";
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../../backends/stream_sender.ts";
+import { OwnedBuffers } from "../../backends/owned_buffers.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { Slab } from "../../ffi/slab.ts";
@@ -16,6 +17,7 @@ const setup = (stagingBytes = 1 << 20) => {
     slab.addr + STREAM_SENDER_CONTROL_BYTES,
     true,
     (v) => done.push(v),
+    new OwnedBuffers(() => {}),
   );
   return {
     queue,

@@ -4,6 +4,7 @@
  */
 import { INVALID_HEAD, SUBMITTED, WOULD_BLOCK } from "../../backends/backend.ts";
 import { STREAM_SENDER_CONTROL_BYTES, StreamSender } from "../../backends/stream_sender.ts";
+import { OwnedBuffers } from "../../backends/owned_buffers.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
 import { Slab } from "../../ffi/slab.ts";
@@ -38,8 +39,18 @@ const rig = (stagingBytes = 64 * 1024, stageBelow = 16 * 1024): Rig => {
     slab.addr + STREAM_SENDER_CONTROL_BYTES,
     true,
     (view) => outbox.borrowedDone(view),
+    new OwnedBuffers((view) => outbox.leases.giveBack(view)),
   );
-  const outbox: Outbox = new Outbox(queue, stats, backend, stageBelow, false, false, 16 * MiB, new LeasePool(sys, undefined, 64 * MiB, () => 0));
+  const outbox: Outbox = new Outbox(
+    queue,
+    stats,
+    backend,
+    stageBelow,
+    false,
+    false,
+    16 * MiB,
+    new LeasePool(sys, undefined, 64 * MiB, () => queue.owned.bytes),
+  );
   const received: Uint8Array[] = [];
   const buffer = new Uint8Array(4 * MiB);
   const drain = () => {
