@@ -7,13 +7,15 @@
  * RLIMIT_MEMLOCK above the 8 MiB pool, which a test cannot raise without CAP_SYS_RESOURCE): leases
  * chained behind a refused request stay out of the pool until they are really sent, the next chain
  * makes progress, and the "copied" notifications of requests that sent nothing change no stats.
+ * And a sender that finds no room in the SQ waits for the ring's next pass over the CQ, which wakes
+ * it (a full SQ the kernel will not take cannot be made on 6.18, so the sender meets a scripted one).
  */
 import { IoUringSender } from "../../backends/io_uring.ts";
 import { OwnedBuffers } from "../../backends/owned_buffers.ts";
 import { RegisteredLeases } from "../../backends/registered_leases.ts";
 import { SendQueue } from "../../backends/send_queue.ts";
 import { SendStats } from "../../backends/send_stats.ts";
-import type { UringDispatcher } from "../../backends/uring_dispatcher.ts";
+import { UringDispatcher } from "../../backends/uring_dispatcher.ts";
 import {
   AF_INET,
   ECANCELED,
@@ -34,7 +36,7 @@ import { Ring } from "../../ffi/io_uring/ring.ts";
 import { Slab } from "../../ffi/slab.ts";
 import { assert, assertEquals, test } from "../harness.ts";
 import { sys, tcpPair, unconnectedTcp } from "../ffi/io_uring/loopback.ts";
-import { boundSocket } from "../helpers.ts";
+import { boundSocket, processWaiter } from "../helpers.ts";
 
 const COPIED = 0x80000000 | 0; // IORING_NOTIF_USAGE_ZC_COPIED as the s32 cqe.res
 const REPORT_USAGE = 0x8;
@@ -245,6 +247,56 @@ test("io_uring sender: on a datagram socket a request refused with ECONNREFUSED 
   sender.complete(d3, 0, IORING_CQE_F_NOTIF);
   assertEquals([queue.length, sender.inflight, stats.bytes.io_uring], [0, 0, 20060], "every datagram went once");
   staging.unmap();
+});
+
+test("io_uring sender: with no room in the SQ it waits for the ring's next pass over the CQ, not for the socket, then chains what is queued", () => {
+  let room = 0;
+  const roomWaiters: (() => void)[] = [];
+  const enters: number[] = [];
+  const scripted = new ScriptedRing();
+  const dispatcher = {
+    ring: scripted,
+    leases: undefined,
+    attach: () => 7,
+    userData: (_id: number, slot: number) => slot,
+    reserve: (n: number) => Math.min(n, room),
+    whenRoom: (wake: () => void) => void roomWaiters.push(wake),
+    submitted: (n: number) => void enters.push(n),
+    finished: () => {},
+  } as unknown as UringDispatcher;
+  const staging = Slab.map(sys, 65536);
+  const owned = new OwnedBuffers(() => {});
+  const queue = new SendQueue(staging.bytes, staging.addr, true, () => {}, owned);
+  const stats = new SendStats();
+  let wakes = 0;
+  const sender = new IoUringSender(sys, 99, false, dispatcher, owned, 64 << 20);
+  sender.bind(queue, stats, () => wakes++);
+  queue.stage(new Uint8Array(100));
+  queue.own(new Uint8Array(32 * 1024));
+
+  assertEquals(sender.submit(queue, stats), 0, "SUBMITTED, not WOULD_BLOCK: the socket has room, the ring has none");
+  assertEquals([scripted.take().length, queue.length, roomWaiters.length], [0, 2, 1], "nothing prepared; the sender waits for room");
+  assertEquals(enters, [0], "what others prepared goes to the kernel");
+  room = 64;
+  roomWaiters[0]();
+  assertEquals(wakes, 1, "the ring's pass wakes the send fiber");
+  assertEquals(sender.submit(queue, stats), 0);
+  assertEquals(scripted.take().map((r) => [r.op, r.len]), [["send", 100], ["send_zc", 32 * 1024]], "then the queue goes as one chain");
+  staging.unmap();
+});
+
+test("io_uring dispatcher: a sender waiting for room in the SQ is woken by the next pass over the CQ", async () => {
+  const shared = UringDispatcher.shared(sys, await processWaiter());
+  assert(shared.ok, `io_uring is available here: ${shared.ok ? "" : shared.reason}`);
+  let woken = 0;
+  shared.dispatcher.whenRoom(() => woken++);
+  assertEquals(woken, 0, "not before the pass");
+  shared.dispatcher.submitted(0); // the enter this macrotask's senders would queue
+  await Promise.resolve();
+  assertEquals(woken, 1, "the pass after the enter woke it, once");
+  shared.dispatcher.submitted(0);
+  await Promise.resolve();
+  assertEquals(woken, 1, "a wake is for one pass");
 });
 
 test("io_uring sender: a borrowed datagram sent with a plain send to a port that refuses goes again, never a failure", () => {
