@@ -43,10 +43,12 @@ export class OwnedBuffers {
     return this.#bytes;
   }
 
-  /** Records a view handed over to zcio, queued to be sent; returns its record's number. */
-  add(view: Uint8Array): number {
+  /**
+   * Records a view handed over to zcio, queued to be sent, of `size` bytes (as the intrinsics read
+   * it); returns its record's number.
+   */
+  add(view: Uint8Array, size: number = byteLengthOf(view)): number {
     const record = this.#free.length > 0 ? this.#free.pop()! : this.#grow();
-    const size = byteLengthOf(view);
     this.#views[record] = view;
     this.#sizes[record] = size;
     this.#holds[record] = 0;

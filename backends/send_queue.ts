@@ -145,7 +145,7 @@ export class SendQueue {
     this.#queuedBytes += n;
     this.#ownedBytes += n;
     this.#push(OWNED, route, 0, n, undefined);
-    this.#records[(this.#head + this.#count - 1) & this.#mask] = this.owned.add(view);
+    this.#records[(this.#head + this.#count - 1) & this.#mask] = this.owned.add(view, n);
   }
 
   /** Queues a range of a file; whoever sends it tells its {@link FileSend} how far it got. */
